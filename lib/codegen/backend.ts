@@ -1,0 +1,128 @@
+/**
+ * The backend interface: a backend compiles a {@linkcode Program} with its
+ * data into a {@linkcode Kernel} that advances the whole batch by chunks of
+ * steps. The CPU backend lives in `lib/codegen/cpu_backend.ts`; the WebGPU
+ * backend in `gpu/` implements the same interface, and is registered with
+ * {@linkcode registerBackend} so `lib/` never imports `gpu/`.
+ * @module
+ */
+import type { Program } from "./program.ts";
+
+/** Per-trace arrays with TimedArray semantics: neuron n reads row `n % rows`. */
+export interface TimedInput {
+  /** Row-major values, `rows * length`, SI units. */
+  readonly data: Float64Array;
+  /** Number of rows (traces). */
+  readonly rows: number;
+  /** Samples per row (the last one is held after the end). */
+  readonly length: number;
+}
+
+/** Online accumulation of a squared error against `<variable>_target`. */
+export interface AccumulateSpec {
+  /** Recorded variable compared with its target. */
+  readonly variable: string;
+  /** First step included (t_start in steps). */
+  readonly startStep: number;
+  /** Optional weight per step (length ≥ number of steps run). */
+  readonly weights?: Float64Array;
+}
+
+/** Everything a backend needs to build a kernel. */
+export interface KernelSpec {
+  /** The IR. */
+  readonly program: Program;
+  /** Number of neurons in the batch. */
+  readonly nNeurons: number;
+  /** Time step in seconds. */
+  readonly dt: number;
+  /** Seed of the counter-based noise. */
+  readonly seed: number;
+  /** Arithmetic precision (the WebGPU backend is always f32). */
+  readonly precision: "f64" | "f32";
+  /** Parameter values per neuron. */
+  readonly params: Readonly<Record<string, Float64Array>>;
+  /** Inputs and `<var>_target` arrays. */
+  readonly inputs: Readonly<Record<string, TimedInput>>;
+  /** Initial state per neuron. */
+  readonly init: Readonly<Record<string, Float64Array>>;
+  /** Recorded variables. */
+  readonly record: readonly string[];
+  /** Record every k-th step (absolute step index multiple of k). */
+  readonly recordEvery: number;
+  /** Optional online squared-error accumulation. */
+  readonly accumulate?: AccumulateSpec | null;
+  /** Worker threads for the CPU backend (1 = in the calling thread). */
+  readonly threads?: number;
+  /** Capacity of the per-neuron spike buffers per chunk (GPU backends). */
+  readonly spikeCapacity?: number;
+}
+
+/** Output of one chunk of steps. */
+export interface ChunkData {
+  /** First step of the chunk. */
+  readonly startStep: number;
+  /** Steps run. */
+  readonly steps: number;
+  /** First recorded absolute step. */
+  readonly recordStart: number;
+  /** Samples per neuron in this chunk. */
+  readonly recordCount: number;
+  /** Recorded values, neuron-major: `vars[name][n * recordCount + j]`. */
+  readonly vars: Record<string, Float64Array | Float32Array>;
+  /** Spiking neuron of each spike, ordered by step, then neuron. */
+  readonly spikeNeuron: Int32Array;
+  /** Step of each spike (spike time = step * dt). */
+  readonly spikeStep: Int32Array;
+  /** Neurons whose spike buffer overflowed in this chunk (spikes lost); empty on the CPU. */
+  readonly spikeOverflow: Int32Array;
+}
+
+/** A compiled batch simulation. */
+export interface Kernel {
+  /** Which device runs it. */
+  readonly device: "cpu" | "webgpu";
+  /** Current step index. */
+  readonly step: number;
+  /**
+   * Advance by `steps` steps.
+   * @param steps number of steps
+   * @returns the recorded chunk
+   */
+  run(steps: number): Promise<ChunkData>;
+  /** Current values of the state variables (and `lastspike`). */
+  readState(): Promise<Record<string, Float64Array>>;
+  /** Accumulated squared errors and sample counts per neuron. */
+  readAccumulator(): Promise<{ sum: Float64Array; count: Float64Array }>;
+  /** Free buffers and workers. */
+  dispose(): void;
+}
+
+/** A way to compile kernels. */
+export interface Backend {
+  /** Name. */
+  readonly name: "cpu" | "webgpu";
+  /** Whether this backend can run here (e.g. a GPU adapter exists). */
+  available(): Promise<boolean>;
+  /** Compile. */
+  compile(spec: KernelSpec): Promise<Kernel>;
+}
+
+const registry = new Map<string, Backend>();
+
+/**
+ * Register a backend (the WebGPU backend registers itself when `gpu/` is imported).
+ * @param backend the backend
+ */
+export function registerBackend(backend: Backend): void {
+  registry.set(backend.name, backend);
+}
+
+/**
+ * A registered backend by name.
+ * @param name `"cpu"` or `"webgpu"`
+ * @returns the backend or undefined
+ */
+export function getBackend(name: string): Backend | undefined {
+  return registry.get(name);
+}

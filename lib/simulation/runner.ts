@@ -1,0 +1,458 @@
+/**
+ * `Runner`: a batch simulation advanced chunk by chunk (`step(n) -> Chunk`),
+ * on the CPU or on a registered GPU backend.
+ * @module
+ */
+import type { Backend, ChunkData, Kernel, TimedInput } from "../codegen/backend.ts";
+import { getBackend } from "../codegen/backend.ts";
+import { cpuBackend } from "../codegen/cpu_backend.ts";
+import { parseExpression } from "../equations/expression.ts";
+import { identifiers } from "../equations/ast.ts";
+import { parseQuantity } from "../units/quantity.ts";
+import { DimensionMismatchError } from "../units/dimension.ts";
+import { suggest } from "../equations/model.ts";
+import { UndefinedNameError } from "../equations/errors.ts";
+import { evaluate } from "./evaluate.ts";
+import type { NeuronModel } from "./neuron_model.ts";
+
+/** Rows of values: `number[][]`, typed arrays per row, or one row. */
+export type TraceMatrix = ArrayLike<number>[] | readonly (readonly number[])[] | Float64Array | Float32Array | number[];
+
+/** A device choice. */
+export type Device = "cpu" | "webgpu" | "auto";
+
+/** Options of {@linkcode Runner} and `simulate`. */
+export interface RunnerOptions {
+  /** Time step in seconds (e.g. `0.01 * ms`). Required. */
+  dt: number;
+  /** Number of neurons. Default: the largest row count among inputs and per-neuron arrays, else 1. */
+  nNeurons?: number;
+  /** Input arrays per input variable (SI), one row per trace; neuron n reads row `n % rows`. */
+  input?: Record<string, TraceMatrix>;
+  /** Target arrays for `<var>_target` variables, same layout as inputs. */
+  targets?: Record<string, TraceMatrix>;
+  /** Parameter values: one value (number in SI or string with units) or one per neuron. */
+  params?: Record<string, number | string | ArrayLike<number>>;
+  /** Initial values: number, string expression, or one value per neuron. Default 0 (as Brian). */
+  init?: Record<string, number | string | ArrayLike<number>>;
+  /** Variables to record (default: every state variable); `[]` records nothing. */
+  record?: readonly string[];
+  /** Record every k-th step. Default 1. */
+  recordEvery?: number;
+  /** `"cpu"`, `"webgpu"` or `"auto"` (WebGPU when available, else CPU). Default `"cpu"`. */
+  device?: Device;
+  /** Seed of the noise (`xi`, `rand()`, `randn()`). Default 0. */
+  seed?: number;
+  /** CPU arithmetic precision. Default `"f64"`. */
+  precision?: "f64" | "f32";
+  /** CPU worker threads. Default: 1 for small batches, all cores for ≥ 4096 neurons. */
+  threads?: number;
+  /** Online squared-error accumulation against `<variable>_target` (fitters). */
+  accumulate?: { variable: string; startStep: number; weights?: Float64Array } | null;
+}
+
+/** One chunk of a running simulation. */
+export interface Chunk {
+  /** Time of the first step of the chunk (s). */
+  readonly t0: number;
+  /** Time step (s). */
+  readonly dt: number;
+  /** First step index. */
+  readonly startStep: number;
+  /** Steps in the chunk. */
+  readonly steps: number;
+  /** Number of neurons. */
+  readonly batch: number;
+  /** Samples per neuron in `vars` (steps / recordEvery, rounded). */
+  readonly samples: number;
+  /** First recorded absolute step. */
+  readonly recordStart: number;
+  /** Recorded variables, neuron-major: `vars[name][n * samples + j]` (SI). */
+  readonly vars: Record<string, Float64Array | Float32Array>;
+  /** Spikes in this chunk: neuron and step of each, ordered by step. */
+  readonly spikes: { readonly neuron: Int32Array; readonly step: Int32Array; readonly overflow: Int32Array };
+}
+
+/** Thrown when `webgpu` is requested but cannot be used. */
+export class DeviceUnavailableError extends Error {
+  /**
+   * @param message the reason
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "DeviceUnavailableError";
+  }
+}
+
+/** Normalise a matrix argument to `TimedInput`. */
+export function toTimedInput(name: string, m: TraceMatrix, what = "input"): TimedInput {
+  let rows: ArrayLike<number>[];
+  if (m instanceof Float64Array || m instanceof Float32Array || (Array.isArray(m) && (m.length === 0 || typeof m[0] === "number"))) {
+    rows = [m as ArrayLike<number>];
+  } else if (Array.isArray(m)) {
+    rows = m as ArrayLike<number>[];
+  } else {
+    throw new TypeError(`${what} '${name}' must be an array of rows (number[][] or typed arrays), got ${typeof m}`);
+  }
+  if (rows.length === 0) throw new RangeError(`${what} '${name}' has no rows`);
+  const length = rows[0].length;
+  if (length === 0) throw new RangeError(`${what} '${name}' has empty rows`);
+  const data = new Float64Array(rows.length * length);
+  rows.forEach((r, i) => {
+    if (!r || typeof r.length !== "number") throw new TypeError(`${what} '${name}' row ${i} is not an array`);
+    if (r.length !== length) {
+      throw new RangeError(`${what} '${name}' rows must have equal lengths: row 0 has ${length} values, row ${i} has ${r.length}`);
+    }
+    for (let k = 0; k < length; k++) {
+      const v = r[k];
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new RangeError(`${what} '${name}' has a non-finite value ${v} at row ${i}, sample ${k}`);
+      }
+      data[i * length + k] = v;
+    }
+  });
+  return { data, rows: rows.length, length };
+}
+
+function rowCount(m: TraceMatrix): number {
+  if (m instanceof Float64Array || m instanceof Float32Array) return 1;
+  if (Array.isArray(m) && m.length > 0 && typeof m[0] !== "number") return m.length;
+  return 1;
+}
+
+/** Resolve the backend for a device choice. */
+export async function selectBackend(device: Device): Promise<Backend> {
+  if (device === "cpu") return cpuBackend;
+  const gpu = getBackend("webgpu");
+  if (device === "webgpu") {
+    if (!gpu) {
+      throw new DeviceUnavailableError(
+        'device "webgpu" requested but the WebGPU backend is not loaded; import "@neurofit/neurofit/gpu" first',
+      );
+    }
+    if (!(await gpu.available())) {
+      throw new DeviceUnavailableError('device "webgpu" requested but no WebGPU adapter is available');
+    }
+    return gpu;
+  }
+  if (device === "auto") return gpu && (await gpu.available()) ? gpu : cpuBackend;
+  throw new RangeError(`device must be "cpu", "webgpu" or "auto", got ${JSON.stringify(device)}`);
+}
+
+/**
+ * A batch simulation that runs chunk by chunk.
+ *
+ * @example
+ * ```ts
+ * import { NeuronModel } from "./neuron_model.ts";
+ * import { Runner } from "./runner.ts";
+ * const m = new NeuronModel("dv/dt = -v/tau : volt", { namespace: { tau: "10 ms" } });
+ * const r = await Runner.create(m, { dt: 1e-4, nNeurons: 2, init: { v: [0.01, 0.02] } });
+ * const c = await r.step(100);
+ * console.assert(c.samples === 100 && c.vars.v.length === 200);
+ * r.dispose();
+ * ```
+ */
+export class Runner {
+  /** The model. */
+  readonly model: NeuronModel;
+  /** Time step (s). */
+  readonly dt: number;
+  /** Batch size. */
+  readonly nNeurons: number;
+  /** Recorded variables. */
+  readonly record: readonly string[];
+  /** Recording interval in steps. */
+  readonly recordEvery: number;
+  /** The device that runs the simulation. */
+  readonly device: "cpu" | "webgpu";
+  #kernel: Kernel;
+
+  private constructor(model: NeuronModel, dt: number, n: number, record: string[], every: number, kernel: Kernel) {
+    this.model = model;
+    this.dt = dt;
+    this.nNeurons = n;
+    this.record = record;
+    this.recordEvery = every;
+    this.#kernel = kernel;
+    this.device = kernel.device;
+  }
+
+  /**
+   * Validate options, build the initial state and compile the kernel.
+   * @param model the model
+   * @param options see {@linkcode RunnerOptions}
+   * @returns a ready runner
+   * @throws {TypeError} bad shapes or missing inputs
+   * @throws {RangeError} bad values
+   * @throws {DimensionMismatchError} values with wrong units
+   */
+  static async create(model: NeuronModel, options: RunnerOptions): Promise<Runner> {
+    const dt = options.dt;
+    if (typeof dt !== "number" || !(dt > 0) || !Number.isFinite(dt)) {
+      throw new RangeError(`dt must be a positive number of seconds, got ${dt}`);
+    }
+    const desc = model.description;
+    const input = options.input ?? {};
+    const targets = options.targets ?? {};
+    // inputs: every input of the model must be given; no unknown names
+    for (const k of Object.keys(input)) {
+      if (!desc.inputs.includes(k)) {
+        const v = desc.variables.get(k);
+        throw new TypeError(
+          v
+            ? `'${k}' is a ${v.kind} of the model, not an input (inputs are names used but not defined: ${desc.inputs.join(", ") || "none"})`
+            : `input '${k}' is not used by the model${suggest(k, [...desc.inputs])} (inputs: ${desc.inputs.join(", ") || "none"})`,
+        );
+      }
+    }
+    for (const k of desc.inputs) {
+      if (!(k in input)) {
+        const v = desc.variables.get(k)!;
+        const known = [...desc.variables.values()].filter((x) => x.kind !== "input").map((x) => x.name);
+        const hint = suggest(k, known);
+        throw new UndefinedNameError(
+          hint
+            ? `'${k}' is not defined in the model, the namespace or the inputs${hint}`
+            : `the model uses the input '${k}' (${v.dim}) but no input '${k}' was given`,
+          k,
+          desc.source,
+          v.offset >= 0 ? v.offset : 0,
+        );
+      }
+    }
+    let n = options.nNeurons ?? 0;
+    if (!options.nNeurons) {
+      for (const m of Object.values(input)) n = Math.max(n, rowCount(m));
+      for (const m of Object.values(targets)) n = Math.max(n, rowCount(m));
+      for (const v of [...Object.values(options.params ?? {}), ...Object.values(options.init ?? {})]) {
+        if (typeof v !== "number" && typeof v !== "string") n = Math.max(n, v.length);
+      }
+      n = Math.max(n, 1);
+    }
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`nNeurons must be a positive integer, got ${options.nNeurons}`);
+    const timed: Record<string, TimedInput> = {};
+    for (const [k, m] of Object.entries(input)) {
+      const ti = toTimedInput(k, m);
+      if (n % ti.rows !== 0) {
+        throw new RangeError(
+          `input '${k}' has ${ti.rows} rows, but ${n} neurons need 1, ${n} or a divisor of ${n} rows (neuron i reads row i % rows)`,
+        );
+      }
+      timed[k] = ti;
+    }
+    for (const t of model.program.targets) {
+      const m = targets[t];
+      if (!m) throw new TypeError(`the model references '${t}_target' but no target for '${t}' was given`);
+      const ti = toTimedInput(`${t}_target`, m, "target");
+      if (n % ti.rows !== 0) throw new RangeError(`target '${t}' has ${ti.rows} rows, incompatible with ${n} neurons`);
+      timed[`${t}_target`] = ti;
+    }
+    if (options.accumulate && !timed[`${options.accumulate.variable}_target`]) {
+      const a = options.accumulate.variable;
+      const m = targets[a];
+      if (!m) throw new TypeError(`error accumulation on '${a}' needs targets: { ${a}: ... }`);
+      timed[`${a}_target`] = toTimedInput(`${a}_target`, m, "target");
+    }
+    // parameters
+    const params: Record<string, Float64Array> = {};
+    for (const k of Object.keys(options.params ?? {})) {
+      if (!desc.parameters.includes(k)) {
+        throw new TypeError(`'${k}' is not a parameter of the model${suggest(k, [...desc.parameters])} (parameters: ${desc.parameters.join(", ") || "none"})`);
+      }
+    }
+    for (const p of desc.parameters) {
+      const v = options.params?.[p];
+      if (v === undefined) {
+        throw new TypeError(`parameter '${p}' has no value; give params: { ${p}: ... } (${desc.variables.get(p)!.dim})`);
+      }
+      params[p] = perNeuron(p, v, n, desc.variables.get(p)!.dim, "parameter");
+    }
+    // initial values (Brian: 0 unless set); strings may use params, constants and other states
+    const init: Record<string, Float64Array> = {};
+    for (const s of desc.states) init[s] = new Float64Array(n);
+    const initOpts = options.init ?? {};
+    for (const k of Object.keys(initOpts)) {
+      if (!desc.states.includes(k)) {
+        const v = desc.variables.get(k);
+        throw new TypeError(
+          v?.kind === "parameter"
+            ? `'${k}' is a parameter; set it with params, not init`
+            : `'${k}' is not a state variable of the model${suggest(k, [...desc.states])} (states: ${desc.states.join(", ")})`,
+        );
+      }
+    }
+    const strInits: [string, string][] = [];
+    for (const [k, v] of Object.entries(initOpts)) {
+      if (typeof v === "string" && !looksLikeQuantity(v)) strInits.push([k, v]);
+      else init[k] = perNeuron(k, v, n, desc.variables.get(k)!.dim, "initial value");
+    }
+    for (const [k, text] of strInits) init[k] = evalInit(model, k, text, n, params, init, timed);
+    // recording
+    const record = options.record ? [...options.record] : [...desc.states];
+    for (const r of record) {
+      if (!model.program.recordable.has(r)) {
+        throw new TypeError(
+          `cannot record '${r}': not a state variable, subexpression or parameter${suggest(r, [...model.program.recordable.keys()])}`,
+        );
+      }
+    }
+    const every = options.recordEvery ?? 1;
+    if (!Number.isInteger(every) || every < 1) throw new RangeError(`recordEvery must be a positive integer, got ${every}`);
+    const backend = await selectBackend(options.device ?? "cpu");
+    const seed = options.seed ?? 0;
+    if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+    const kernel = await backend.compile({
+      program: model.program,
+      nNeurons: n,
+      dt,
+      seed,
+      precision: backend.name === "webgpu" ? "f32" : options.precision ?? "f64",
+      params,
+      inputs: timed,
+      init,
+      record,
+      recordEvery: every,
+      accumulate: options.accumulate ?? null,
+      threads: options.threads,
+    });
+    return new Runner(model, dt, n, record, every, kernel);
+  }
+
+  /** Steps run so far. */
+  get stepIndex(): number {
+    return this.#kernel.step;
+  }
+
+  /** Current time (s). */
+  get t(): number {
+    return this.#kernel.step * this.dt;
+  }
+
+  /**
+   * Advance the whole batch by `steps` steps.
+   * @param steps number of steps
+   * @returns the chunk of recorded values and spikes
+   */
+  async step(steps: number): Promise<Chunk> {
+    const c: ChunkData = await this.#kernel.run(steps);
+    return {
+      t0: c.startStep * this.dt,
+      dt: this.dt,
+      startStep: c.startStep,
+      steps: c.steps,
+      batch: this.nNeurons,
+      samples: c.recordCount,
+      recordStart: c.recordStart,
+      vars: c.vars,
+      spikes: { neuron: c.spikeNeuron, step: c.spikeStep, overflow: c.spikeOverflow },
+    };
+  }
+
+  /** Current state (SI) per variable, one value per neuron (plus `lastspike`). */
+  state(): Promise<Record<string, Float64Array>> {
+    return this.#kernel.readState();
+  }
+
+  /** Accumulated squared errors and counts per neuron (when `accumulate` was given). */
+  accumulator(): Promise<{ sum: Float64Array; count: Float64Array }> {
+    return this.#kernel.readAccumulator();
+  }
+
+  /** Free the kernel's buffers and workers. */
+  dispose(): void {
+    this.#kernel.dispose();
+  }
+}
+
+function looksLikeQuantity(s: string): boolean {
+  try {
+    parseQuantity(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function perNeuron(
+  name: string,
+  v: number | string | ArrayLike<number>,
+  n: number,
+  dim: import("../units/dimension.ts").Dimension,
+  what: string,
+): Float64Array {
+  const out = new Float64Array(n);
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) throw new RangeError(`${what} '${name}' must be finite, got ${v}`);
+    out.fill(v);
+    return out;
+  }
+  if (typeof v === "string") {
+    const q = parseQuantity(v);
+    if (!q.dim.equals(dim)) {
+      throw new DimensionMismatchError(`${what} '${name}' = "${v}" has dimension ${q.dim}, expected ${dim}`, q.dim, dim);
+    }
+    out.fill(q.value);
+    return out;
+  }
+  if (v.length !== n) {
+    throw new RangeError(`${what} '${name}' has ${v.length} values, expected 1 or ${n} (one per neuron)`);
+  }
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      throw new RangeError(`${what} '${name}' has a non-finite value ${x} for neuron ${i}`);
+    }
+    out[i] = x;
+  }
+  return out;
+}
+
+function evalInit(
+  model: NeuronModel,
+  target: string,
+  text: string,
+  n: number,
+  params: Record<string, Float64Array>,
+  init: Record<string, Float64Array>,
+  inputs: Record<string, TimedInput>,
+): Float64Array {
+  const desc = model.description;
+  const expr = parseExpression(text);
+  const ns = model.options.namespace ?? {};
+  const out = new Float64Array(n);
+  const rec = model.program.recordable;
+  for (const id of identifiers(expr)) {
+    const v = desc.variables.get(id);
+    if (!v && !(id in ns) && !["t", "i", "N", "dt"].includes(id) && !looksLikeQuantity(id)) {
+      throw new ReferenceError(`unknown name '${id}' in the initial value of '${target}': "${text}"${suggest(id, [...desc.variables.keys()])}`);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const lookup = (nm: string): number => {
+      if (nm in params) return params[nm][i];
+      if (nm in init) return init[nm][i];
+      if (nm === "i") return i;
+      if (nm === "N") return n;
+      if (nm === "t") return 0;
+      if (inputs[nm]) return inputs[nm].data[(i % inputs[nm].rows) * inputs[nm].length];
+      const v = desc.variables.get(nm);
+      if (v?.kind === "subexpression") {
+        const e = rec.get(nm)!;
+        return evaluate(e, (x) => (x === "__at" ? NaN : lookup(x)));
+      }
+      if (v?.value !== undefined) return v.value;
+      if (nm in ns) {
+        const raw = ns[nm];
+        return typeof raw === "number" ? raw : typeof raw === "string" ? parseQuantity(raw).value : raw.value;
+      }
+      return parseQuantity(nm).value;
+    };
+    const x = evaluate(expr, lookup);
+    if (!Number.isFinite(x)) {
+      throw new RangeError(`initial value of '${target}' = "${text}" is ${x} for neuron ${i}`);
+    }
+    out[i] = x;
+  }
+  return out;
+}
