@@ -27,6 +27,10 @@ function tokenize(source: string, start: number, end: number): Token[] {
       i++;
       continue;
     }
+    if (c === "#") {
+      while (i < end && source[i] !== "\n") i++;
+      continue;
+    }
     const rest = source.slice(i, end);
     const n = NUM_RE.exec(rest);
     if (n) {
