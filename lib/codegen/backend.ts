@@ -54,6 +54,12 @@ export interface KernelSpec {
   readonly accumulate?: AccumulateSpec | null;
   /** Worker threads for the CPU backend (1 = in the calling thread). */
   readonly threads?: number;
+  /**
+   * CPU engine: `"wasm"` (SIMD WebAssembly kernel), `"js"` (JavaScript
+   * kernel) or `"auto"` (wasm when the model only uses what the wasm kernel
+   * supports, else js). Default `"auto"`.
+   */
+  readonly engine?: "auto" | "wasm" | "js";
   /** Capacity of the per-neuron spike buffers per chunk (GPU backends). */
   readonly spikeCapacity?: number;
 }

@@ -11,6 +11,8 @@ import { registerBackend } from "./backend.ts";
 import { renderJsKernel } from "./js_renderer.ts";
 import { makeRuntime } from "./_cpu_runtime.ts";
 import type { Program } from "./program.ts";
+import { WasmKernel } from "./_wasm_kernel.ts";
+import { WasmUnsupported } from "./wasm_renderer.ts";
 
 type Run = (n0: number, n1: number, k0: number, steps: number, io: Record<string, unknown>) => void;
 
@@ -208,7 +210,18 @@ class CpuKernel implements Kernel {
 export const cpuBackend: Backend = {
   name: "cpu",
   available: () => Promise.resolve(true),
-  compile: (spec: KernelSpec) => Promise.resolve(new CpuKernel(spec)),
+  compile: (spec: KernelSpec) => {
+    const engine = spec.engine ?? "auto";
+    const threads = spec.threads ?? defaultThreads(spec.nNeurons);
+    if (engine === "wasm" || (engine === "auto" && threads <= 1)) {
+      try {
+        return Promise.resolve(new WasmKernel(spec));
+      } catch (e) {
+        if (!(e instanceof WasmUnsupported) || engine === "wasm") throw e;
+      }
+    }
+    return Promise.resolve(new CpuKernel(spec));
+  },
 };
 
 registerBackend(cpuBackend);

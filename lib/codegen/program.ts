@@ -10,6 +10,7 @@ import { DimChecker, type NamespaceValue, Scope } from "../equations/model.ts";
 import { derivative, simplify, dependsOn } from "../equations/symbolic.ts";
 import { dimensionError, EquationSyntaxError } from "../equations/errors.ts";
 import { integrate, type OdeSystem, type Stmt } from "../integrators/mod.ts";
+import { eliminateCommonSubexpressions, foldConstants } from "./optimize.ts";
 import { Dimension } from "../units/dimension.ts";
 
 /** How refractoriness is defined. */
@@ -211,13 +212,14 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
   for (const s of model.subexpressions) {
     recordable.set(s, inlineConstants(lookupInputs(subMap.get(s) ?? name(s), model), model, ns));
   }
-  const inl = (l: readonly Stmt[]) => l.map((s) => ({ target: s.target, expr: inlineConstants(s.expr, model, ns) }));
+  const inl = (l: readonly Stmt[]) => l.map((s) => ({ target: s.target, expr: foldConstants(inlineConstants(s.expr, model, ns)) }));
   const counter = { n: 0 };
   const [pre, refr, upd, thr] = numberRandom(
     [inl(overDt), inl(refractory), inl(statements), threshold ? inl([{ target: "_cond", expr: threshold }]) : []],
     counter,
   );
   const [res] = numberRandom([reset], counter);
+  for (const [k, e] of recordable) recordable.set(k, foldConstants(e));
   return {
     states: model.states,
     parameters: model.parameters,
@@ -225,9 +227,9 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
     targets: [...vars.values()].filter((v) => v.kind === "target").map((v) => v.name.slice(0, -"_target".length)),
     preStep: pre,
     refractory: refr,
-    update: upd,
+    update: eliminateCommonSubexpressions(upd, model.states),
     threshold: thr.length ? thr[0].expr : null,
-    reset: res,
+    reset: res.map((st) => ({ target: st.target, expr: foldConstants(st.expr) })),
     hasRefractory: refractory.length > 0,
     recordable,
     nRandom: counter.n,

@@ -47,6 +47,8 @@ export interface RunnerOptions {
   precision?: "f64" | "f32";
   /** CPU worker threads. Default: 1 for small batches, all cores for ≥ 4096 neurons. */
   threads?: number;
+  /** CPU engine: `"auto"` (SIMD WebAssembly when supported and single-threaded, else JavaScript), `"wasm"` or `"js"`. Default `"auto"`. */
+  engine?: "auto" | "wasm" | "js";
   /** Online squared-error accumulation against `<variable>_target` (fitters). */
   accumulate?: { variable: string; startStep: number; weights?: Float64Array } | null;
 }
@@ -315,6 +317,7 @@ export class Runner {
       recordEvery: every,
       accumulate: options.accumulate ?? null,
       threads: options.threads,
+      engine: options.engine,
     });
     return new Runner(model, dt, n, record, every, kernel);
   }
