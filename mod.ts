@@ -18,7 +18,7 @@
  * });
  * const I = [new Float64Array(1000).fill(0.5e-9)];
  * const result = await simulate(lif, { dt: 0.1 * ms, duration: 100 * ms, input: { I }, init: { v: -70 * mV } });
- * console.log(lif.method, result.spikes[0].length); // "exact" 11
+ * console.assert(lif.method === "exact" && result.spikes[0].length === 11);
  * ```
  * @module
  */
