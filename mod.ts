@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mV, ms, NeuronModel, simulate } from "./mod.ts";
  *
  * const lif = new NeuronModel("dv/dt = (El - v + R*I)/tau : volt (unless refractory)", {
@@ -18,17 +19,35 @@
  * });
  * const I = [new Float64Array(1000).fill(0.5e-9)];
  * const result = await simulate(lif, { dt: 0.1 * ms, duration: 100 * ms, input: { I }, init: { v: -70 * mV } });
- * console.assert(lif.method === "exact" && result.spikes[0].length === 11);
+ * assert.ok(lif.method === "exact" && result.spikes[0].length === 11);
  * ```
  * @module
  */
 export * from "./lib/units/constants.ts";
-export { dim, Dimension, DimensionMismatchError } from "./lib/units/dimension.ts";
-export { parseQuantity, parseQuantityAs, type Quantity } from "./lib/units/quantity.ts";
-export { EquationSyntaxError, UndefinedNameError } from "./lib/equations/errors.ts";
-export { describeModel, type ModelDescription, type NamespaceValue } from "./lib/equations/model.ts";
+export {
+  dim,
+  Dimension,
+  DimensionMismatchError,
+} from "./lib/units/dimension.ts";
+export {
+  parseQuantity,
+  parseQuantityAs,
+  type Quantity,
+} from "./lib/units/quantity.ts";
+export {
+  EquationSyntaxError,
+  UndefinedNameError,
+} from "./lib/equations/errors.ts";
+export {
+  describeModel,
+  type ModelDescription,
+  type NamespaceValue,
+} from "./lib/equations/model.ts";
 export { UnsupportedEquationsError } from "./lib/integrators/types.ts";
-export { NeuronModel, type NeuronModelOptions } from "./lib/simulation/neuron_model.ts";
+export {
+  NeuronModel,
+  type NeuronModelOptions,
+} from "./lib/simulation/neuron_model.ts";
 export {
   type Chunk,
   type Device,
@@ -37,4 +56,8 @@ export {
   type RunnerOptions,
   type TraceMatrix,
 } from "./lib/simulation/runner.ts";
-export { simulate, type SimulateOptions, type SimulationResult } from "./lib/simulation/simulate.ts";
+export {
+  simulate,
+  type SimulateOptions,
+  type SimulationResult,
+} from "./lib/simulation/simulate.ts";

@@ -15,11 +15,17 @@ import { HH_NAMESPACE, HH_TUTORIAL } from "../tests/golden/_models.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { sizes: { type: "string", default: "1000,10000,100000" }, steps: { type: "string", default: "1000" } },
+  options: {
+    sizes: { type: "string", default: "1000,10000,100000" },
+    steps: { type: "string", default: "1000" },
+  },
 });
 const sizes = values.sizes!.split(",").map(Number);
 const steps = Number(values.steps);
-const model = new NeuronModel(HH_TUTORIAL, { method: "exponential_euler", namespace: HH_NAMESPACE });
+const model = new NeuronModel(HH_TUTORIAL, {
+  method: "exponential_euler",
+  namespace: HH_NAMESPACE,
+});
 
 interface Row {
   device: string;
@@ -39,7 +45,9 @@ const hw = navigator.hardwareConcurrency;
 for (const n of sizes) {
   let base = NaN;
   for (const precision of ["f64", "f32"] as const) {
-    for (const [engine, threads] of [["js", 1], ["js", 2], ["wasm", 1]] as const) {
+    for (
+      const [engine, threads] of [["js", 1], ["js", 2], ["wasm", 1]] as const
+    ) {
       const runner = await Runner.create(model, {
         dt: 0.01e-3,
         nNeurons: n,
@@ -60,9 +68,13 @@ for (const n of sizes) {
       const cpu = (c1.user + c1.system) / 1e6;
       const st = await runner.state();
       runner.dispose();
-      if (!st.v.every(Number.isFinite)) throw new Error(`non-finite state at N=${n}`);
+      if (!st.v.every(Number.isFinite)) {
+        throw new Error(`non-finite state at N=${n}`);
+      }
       const perCpu = (n * steps) / cpu;
-      if (threads === 1 && precision === "f64" && engine === "js") base = perCpu;
+      if (threads === 1 && precision === "f64" && engine === "js") {
+        base = perCpu;
+      }
       const row: Row = {
         device: "cpu",
         engine,
@@ -78,13 +90,24 @@ for (const n of sizes) {
       };
       rows.push(row);
       console.log(
-        `cpu ${engine} N=${n} threads=${threads} ${precision}: ${(row.neuronStepsPerSecond / 1e6).toFixed(1)} M neuron-steps/s, ` +
+        `cpu ${engine} N=${n} threads=${threads} ${precision}: ${
+          (row.neuronStepsPerSecond / 1e6).toFixed(1)
+        } M neuron-steps/s, ` +
           `${(row.neuronStepsPerCpuSecond / 1e6).toFixed(1)} M per CPU-s`,
       );
     }
   }
 }
-const out = { bench: "simulate", model: "tutorial HH, exponential_euler, dt 0.01 ms", hardwareConcurrency: hw, date: new Date().toISOString(), rows };
+const out = {
+  bench: "simulate",
+  model: "tutorial HH, exponential_euler, dt 0.01 ms",
+  hardwareConcurrency: hw,
+  date: new Date().toISOString(),
+  rows,
+};
 await Deno.mkdir("out", { recursive: true });
-await Deno.writeTextFile("out/simulate_bench.json", JSON.stringify(out, null, 2));
+await Deno.writeTextFile(
+  "out/simulate_bench.json",
+  JSON.stringify(out, null, 2),
+);
 console.log(JSON.stringify(out));

@@ -8,7 +8,10 @@ import { ms, mV, NeuronModel, nS, simulate, uS } from "../mod.ts";
 import { readCsvMatrix } from "../lib/io/mod.ts";
 import { tracesSvg } from "../lib/plot/traces.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { device: { type: "string", default: "cpu" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { device: { type: "string", default: "cpu" } },
+});
 const device = values.device as "cpu" | "webgpu" | "auto";
 if (!["cpu", "webgpu", "auto"].includes(device)) {
   console.error(`--device must be cpu, webgpu or auto, got ${device}`);
@@ -30,7 +33,13 @@ const model = new NeuronModel(
   `,
   {
     method: "exponential_euler",
-    namespace: { El: "-65 mV", EK: "-90 mV", ENa: "50 mV", VT: "-63 mV", Cm: "200 pF" },
+    namespace: {
+      El: "-65 mV",
+      EK: "-90 mV",
+      ENa: "50 mV",
+      VT: "-63 mV",
+      Cm: "200 pF",
+    },
     threshold: "v > -20*mV",
     refractory: "v > -20*mV",
   },
@@ -38,7 +47,9 @@ const model = new NeuronModel(
 
 const dataDir = new URL("../data/b2mf/", import.meta.url);
 const input = await readCsvMatrix(new URL("input_traces_hh.csv", dataDir)); // amperes
-const output = await readCsvMatrix(new URL("output_traces_hh.csv", dataDir), { scale: 1e-3 }); // mV -> V
+const output = await readCsvMatrix(new URL("output_traces_hh.csv", dataDir), {
+  scale: 1e-3,
+}); // mV -> V
 const dt = 0.01 * ms;
 
 const t0 = performance.now();
@@ -52,20 +63,37 @@ const result = await simulate(model, {
   device,
 });
 const wall = performance.now() - t0;
-console.log(`simulated ${input.rows} traces x ${input.cols} steps with ${result.method} on ${result.device} in ${wall.toFixed(1)} ms`);
+console.log(
+  `simulated ${input.rows} traces x ${input.cols} steps with ${result.method} on ${result.device} in ${
+    wall.toFixed(1)
+  } ms`,
+);
 result.spikes.forEach((s, i) => {
-  console.log(`trace ${i}: ${s.length} spikes${s.length ? ` (first at ${(s[0] / ms).toFixed(2)} ms)` : ""}`);
+  console.log(
+    `trace ${i}: ${s.length} spikes${
+      s.length ? ` (first at ${(s[0] / ms).toFixed(2)} ms)` : ""
+    }`,
+  );
 });
 
 const svg = tracesSvg({
   t: result.t,
-  title: "Tutorial HH: recording vs simulation (gl 10 nS, g_na 20 uS, g_kd 6 uS)",
+  title:
+    "Tutorial HH: recording vs simulation (gl 10 nS, g_na 20 uS, g_kd 6 uS)",
   yLabel: "v (mV)",
   panels: result.traces.v.map((v, i) => ({
     title: `trace ${i}`,
     series: [
-      { label: "recorded", values: output.data[i].map((x) => x / mV), color: "#999999" },
-      { label: "simulated", values: Array.from(v, (x) => x / mV), color: "#d62728" },
+      {
+        label: "recorded",
+        values: output.data[i].map((x) => x / mV),
+        color: "#999999",
+      },
+      {
+        label: "simulated",
+        values: Array.from(v, (x) => x / mV),
+        color: "#d62728",
+      },
     ],
   })),
 });

@@ -1,12 +1,16 @@
 // Test helpers: locate and read the shared reference data (../shared next to
 // the repository, or NEUROFIT_SHARED).
 export const SHARED: URL = new URL(
-  Deno.env.get("NEUROFIT_SHARED") ? `file://${Deno.env.get("NEUROFIT_SHARED")}/` : "../../shared/",
+  Deno.env.get("NEUROFIT_SHARED")
+    ? `file://${Deno.env.get("NEUROFIT_SHARED")}/`
+    : "../../shared/",
   import.meta.url,
 );
 
 /** Read a reference CSV with a header row: columns by header name. */
-export function readRefCsv(path: string): { header: string[]; cols: Float64Array[] } {
+export function readRefCsv(
+  path: string,
+): { header: string[]; cols: Float64Array[] } {
   const text = Deno.readTextFileSync(new URL(path, SHARED));
   const lines = text.trim().split(/\r?\n/);
   const header = lines[0].split(",");
@@ -35,7 +39,12 @@ export function readSpikeSteps(path: string, nTraces: number): number[][] {
 }
 
 /** A step-current matrix: rows with `amp` between [on, off) steps, `n` samples. */
-export function stepCurrents(amps: number[], n: number, on: number, off: number): Float64Array[] {
+export function stepCurrents(
+  amps: number[],
+  n: number,
+  on: number,
+  off: number,
+): Float64Array[] {
   return amps.map((a) => {
     const r = new Float64Array(n);
     for (let k = on; k < off && k < n; k++) r[k] = a;

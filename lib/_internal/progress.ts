@@ -54,11 +54,15 @@ export class ProgressBar {
   tick(n = 1, extra = ""): void {
     this.#done += n;
     const now = performance.now();
-    if (this.#enabled && (now - this.#lastDraw > 100 || this.#done >= this.total)) {
+    if (
+      this.#enabled && (now - this.#lastDraw > 100 || this.#done >= this.total)
+    ) {
       this.#lastDraw = now;
       const line = this.render(extra);
       Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}`));
-      if (this.#done >= this.total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+      if (this.#done >= this.total) {
+        Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+      }
     }
   }
 
@@ -70,9 +74,13 @@ export class ProgressBar {
     const rate = elapsed > 0 ? this.#done / elapsed : 0;
     const eta = rate > 0 ? (this.total - this.#done) / rate : NaN;
     const bar = "#".repeat(filled) + "-".repeat(this.#width - filled);
-    return `${this.#label}${this.#label ? " " : ""}[${bar}] ${this.#done}/${this.total} ` +
+    return `${this.#label}${
+      this.#label ? " " : ""
+    }[${bar}] ${this.#done}/${this.total} ` +
       `${(frac * 100).toFixed(0)}% ${formatRate(rate)} ${this.#unit}/s ` +
-      `elapsed ${formatTime(elapsed)} ETA ${formatTime(eta)}${extra ? " " + extra : ""}`;
+      `elapsed ${formatTime(elapsed)} ETA ${formatTime(eta)}${
+        extra ? " " + extra : ""
+      }`;
   }
 }
 

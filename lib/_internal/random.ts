@@ -37,7 +37,9 @@ export class Rng {
       st = ns;
       this.#s[i] = z;
     }
-    if ((this.#s[0] | this.#s[1] | this.#s[2] | this.#s[3]) === 0) this.#s[0] = 1;
+    if ((this.#s[0] | this.#s[1] | this.#s[2] | this.#s[3]) === 0) {
+      this.#s[0] = 1;
+    }
   }
 
   /** Next 32-bit unsigned integer. */
@@ -127,8 +129,14 @@ export function hash32(x: number): number {
  * hash(counter))). 24-bit resolution so that f32 kernels can reproduce it
  * exactly.
  */
-export function counterUniform(seed: number, stream: number, counter: number): number {
-  const h = hash32((seed ^ hash32((stream ^ hash32(counter >>> 0)) >>> 0)) >>> 0);
+export function counterUniform(
+  seed: number,
+  stream: number,
+  counter: number,
+): number {
+  const h = hash32(
+    (seed ^ hash32((stream ^ hash32(counter >>> 0)) >>> 0)) >>> 0,
+  );
   return ((h >>> 8) + 0.5) / 16777216;
 }
 
@@ -136,7 +144,11 @@ export function counterUniform(seed: number, stream: number, counter: number): n
  * Standard normal from (seed, stream, counter) by Box–Muller on the uniforms
  * of counters 2c and 2c+1.
  */
-export function counterNormal(seed: number, stream: number, counter: number): number {
+export function counterNormal(
+  seed: number,
+  stream: number,
+  counter: number,
+): number {
   const u1 = counterUniform(seed, stream, 2 * counter);
   const u2 = counterUniform(seed, stream, 2 * counter + 1);
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);

@@ -3,7 +3,13 @@
 // and {type:"run", n0, n1, k0, steps, rec, recordStart, recordCount}.
 import { makeRuntime } from "./_cpu_runtime.ts";
 
-type Run = (n0: number, n1: number, k0: number, steps: number, io: Record<string, unknown>) => void;
+type Run = (
+  n0: number,
+  n1: number,
+  k0: number,
+  steps: number,
+  io: Record<string, unknown>,
+) => void;
 let run: Run | null = null;
 let io: Record<string, unknown> = {};
 
@@ -17,9 +23,20 @@ self.onmessage = (ev: MessageEvent) => {
     } else if (m.type === "run") {
       const spN: number[] = [];
       const spK: number[] = [];
-      const local = { ...io, rec: m.rec, recordStart: m.recordStart, recordCount: m.recordCount, spikeNeuron: spN, spikeStep: spK };
+      const local = {
+        ...io,
+        rec: m.rec,
+        recordStart: m.recordStart,
+        recordCount: m.recordCount,
+        spikeNeuron: spN,
+        spikeStep: spK,
+      };
       run!(m.n0, m.n1, m.k0, m.steps, local);
-      self.postMessage({ type: "done", spN: Int32Array.from(spN), spK: Int32Array.from(spK) });
+      self.postMessage({
+        type: "done",
+        spN: Int32Array.from(spN),
+        spK: Int32Array.from(spK),
+      });
     }
   } catch (e) {
     self.postMessage({ type: "error", message: (e as Error).message });

@@ -21,14 +21,21 @@ export function sleb(n: number): number[] {
   while (more) {
     let b = n & 0x7f;
     n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) more = false;
-    else b |= 0x80;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      more = false;
+    } else b |= 0x80;
     out.push(b);
   }
   return out;
 }
 
-export const T = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
+export const T = {
+  i32: 0x7f,
+  i64: 0x7e,
+  f32: 0x7d,
+  f64: 0x7c,
+  v128: 0x7b,
+} as const;
 
 export const OP = {
   block: 0x02,
@@ -207,10 +214,16 @@ export class Body {
   encode(): number[] {
     const groups: [number, number][] = [];
     for (const t of this.locals) {
-      if (groups.length && groups[groups.length - 1][1] === t) groups[groups.length - 1][0]++;
-      else groups.push([1, t]);
+      if (groups.length && groups[groups.length - 1][1] === t) {
+        groups[groups.length - 1][0]++;
+      } else groups.push([1, t]);
     }
-    const body = [...uleb(groups.length), ...groups.flatMap(([n, t]) => [...uleb(n), t]), ...this.code, OP.end];
+    const body = [
+      ...uleb(groups.length),
+      ...groups.flatMap(([n, t]) => [...uleb(n), t]),
+      ...this.code,
+      OP.end,
+    ];
     return [...uleb(body.length), ...body];
   }
 }
@@ -233,13 +246,37 @@ export function encodeModule(
   funcs: { params: number[]; results: number[]; body: Body; export?: string }[],
   memoryPages: number,
 ): Uint8Array {
-  const types = funcs.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec(f.results.map((r) => [r]))]);
-  const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...uleb(memoryPages)]]);
+  const types = funcs.map((
+    f,
+  ) => [
+    0x60,
+    ...vec(f.params.map((p) => [p])),
+    ...vec(f.results.map((r) => [r])),
+  ]);
+  const imports = vec([[
+    ...str("env"),
+    ...str("memory"),
+    0x02,
+    0x00,
+    ...uleb(memoryPages),
+  ]]);
   const fsec = vec(funcs.map((_, i) => uleb(i)));
-  const exps = funcs.map((f, i) => (f.export ? [...str(f.export), 0x00, ...uleb(i)] : null)).filter((x) => x) as number[][];
+  const exps = funcs.map((
+    f,
+    i,
+  ) => (f.export ? [...str(f.export), 0x00, ...uleb(i)] : null)).filter((x) =>
+    x
+  ) as number[][];
   const code = vec(funcs.map((f) => f.body.encode()));
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(2, imports),
     ...section(3, fsec),

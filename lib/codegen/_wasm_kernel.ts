@@ -10,16 +10,30 @@ export class WasmKernel implements Kernel {
   readonly device = "cpu" as const;
   #spec: KernelSpec;
   #mem: WebAssembly.Memory;
-  #run: (k0: number, steps: number, recStart: number, recCount: number, every: number, recBase: number) => number;
+  #run: (
+    k0: number,
+    steps: number,
+    recStart: number,
+    recCount: number,
+    every: number,
+    recBase: number,
+  ) => number;
   #layout: WasmLayout;
   #step = 0;
 
   constructor(spec: KernelSpec) {
     this.#spec = spec;
     const inputs: Record<string, { rows: number; length: number }> = {};
-    for (const [k, v] of Object.entries(spec.inputs)) inputs[k] = { rows: v.rows, length: v.length };
+    for (const [k, v] of Object.entries(spec.inputs)) {
+      inputs[k] = { rows: v.rows, length: v.length };
+    }
     const acc = spec.accumulate
-      ? { variable: spec.accumulate.variable, startStep: spec.accumulate.startStep, weighted: !!spec.accumulate.weights, weightsLength: spec.accumulate.weights?.length ?? 0 }
+      ? {
+        variable: spec.accumulate.variable,
+        startStep: spec.accumulate.startStep,
+        weighted: !!spec.accumulate.weights,
+        weightsLength: spec.accumulate.weights?.length ?? 0,
+      }
       : null;
     const { bytes, layout, pages } = renderWasmKernel(spec.program, {
       precision: spec.precision,
@@ -34,19 +48,30 @@ export class WasmKernel implements Kernel {
     this.#mem = new WebAssembly.Memory({ initial: pages });
     const mod = new WebAssembly.Module(bytes as BufferSource);
     const inst = new WebAssembly.Instance(mod, { env: { memory: this.#mem } });
-    this.#run = inst.exports.run as (k0: number, steps: number, recStart: number, recCount: number, every: number, recBase: number) => number;
+    this.#run = inst.exports.run as (
+      k0: number,
+      steps: number,
+      recStart: number,
+      recCount: number,
+      every: number,
+      recBase: number,
+    ) => number;
     // fill memory
     const n = spec.nNeurons;
     const L = layout;
     const arr = (off: number, len: number) =>
-      L.elem === 8 ? new Float64Array(this.#mem.buffer, off, len) : new Float32Array(this.#mem.buffer, off, len);
+      L.elem === 8
+        ? new Float64Array(this.#mem.buffer, off, len)
+        : new Float32Array(this.#mem.buffer, off, len);
     const padCopy = (off: number, src: ArrayLike<number>) => {
       const a = arr(off, L.nPad);
       a.set(src);
       for (let i = n; i < L.nPad; i++) a[i] = src[n - 1];
     };
     for (const s of spec.program.states) padCopy(L.state[s], spec.init[s]);
-    for (const q of spec.program.parameters) padCopy(L.params[q], spec.params[q]);
+    for (const q of spec.program.parameters) {
+      padCopy(L.params[q], spec.params[q]);
+    }
     arr(L.lastspike, L.nPad).fill(-1e4);
     if (spec.init.lastspike) padCopy(L.lastspike, spec.init.lastspike);
     arr(L.notRefractory, L.nPad).fill(1);
@@ -54,9 +79,15 @@ export class WasmKernel implements Kernel {
       const li = L.inputs[k];
       arr(li.data, v.rows * v.length).set(v.data);
       const base = new Int32Array(this.#mem.buffer, li.base, L.nPad);
-      for (let i = 0; i < L.nPad; i++) base[i] = (Math.min(i, n - 1) % v.rows) * v.length;
+      for (let i = 0; i < L.nPad; i++) {
+        base[i] = (Math.min(i, n - 1) % v.rows) * v.length;
+      }
     }
-    if (spec.accumulate?.weights) arr(L.accumWeights, spec.accumulate.weights.length).set(spec.accumulate.weights);
+    if (spec.accumulate?.weights) {
+      arr(L.accumWeights, spec.accumulate.weights.length).set(
+        spec.accumulate.weights,
+      );
+    }
   }
 
   get step(): number {
@@ -64,25 +95,42 @@ export class WasmKernel implements Kernel {
   }
 
   run(steps: number): Promise<ChunkData> {
-    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
+    if (!Number.isInteger(steps) || steps < 0) {
+      throw new RangeError(
+        `steps must be a non-negative integer, got ${steps}`,
+      );
+    }
     const spec = this.#spec;
     const L = this.#layout;
     const k0 = this.#step;
     const every = spec.recordEvery;
     const recordStart = Math.ceil(k0 / every) * every;
-    const recordCount = recordStart < k0 + steps ? Math.floor((k0 + steps - 1 - recordStart) / every) + 1 : 0;
+    const recordCount = recordStart < k0 + steps
+      ? Math.floor((k0 + steps - 1 - recordStart) / every) + 1
+      : 0;
     const recBytes = spec.record.length * L.nPad * recordCount * L.elem;
     const recBase = L.end;
     const need = recBase + recBytes;
-    if (need > this.#mem.buffer.byteLength) this.#mem.grow(Math.ceil((need - this.#mem.buffer.byteLength) / 65536));
+    if (need > this.#mem.buffer.byteLength) {
+      this.#mem.grow(Math.ceil((need - this.#mem.buffer.byteLength) / 65536));
+    }
     const spN: number[] = [];
     const spK: number[] = [];
     // sub-chunks small enough that the spike buffer cannot overflow (≤ one spike per neuron and step)
-    const sub = spec.program.threshold ? Math.max(1, Math.floor(L.spikeCapacity / L.nPad)) : steps;
+    const sub = spec.program.threshold
+      ? Math.max(1, Math.floor(L.spikeCapacity / L.nPad))
+      : steps;
     for (let done = 0; done < steps;) {
       const s = Math.min(sub, steps - done);
       new Int32Array(this.#mem.buffer, L.spikeCount, 1)[0] = 0;
-      const count = this.#run(k0 + done, s, recordStart, recordCount, every, recBase);
+      const count = this.#run(
+        k0 + done,
+        s,
+        recordStart,
+        recordCount,
+        every,
+        recBase,
+      );
       if (count > 0) {
         const sp = new Int32Array(this.#mem.buffer, L.spikes, 2 * count);
         for (let i = 0; i < count; i++) {
@@ -96,10 +144,14 @@ export class WasmKernel implements Kernel {
     const n = spec.nNeurons;
     spec.record.forEach((name, ri) => {
       const off = recBase + ri * L.nPad * recordCount * L.elem;
-      const src = L.elem === 8 ? new Float64Array(this.#mem.buffer, off, n * recordCount) : new Float32Array(this.#mem.buffer, off, n * recordCount);
+      const src = L.elem === 8
+        ? new Float64Array(this.#mem.buffer, off, n * recordCount)
+        : new Float32Array(this.#mem.buffer, off, n * recordCount);
       vars[name] = src.slice();
     });
-    const order = Array.from(spN.keys()).sort((a, b) => spK[a] - spK[b] || spN[a] - spN[b]);
+    const order = Array.from(spN.keys()).sort((a, b) =>
+      spK[a] - spK[b] || spN[a] - spN[b]
+    );
     this.#step += steps;
     return Promise.resolve({
       startStep: k0,
@@ -117,7 +169,11 @@ export class WasmKernel implements Kernel {
     const L = this.#layout;
     const n = this.#spec.nNeurons;
     const get = (off: number) =>
-      Float64Array.from(L.elem === 8 ? new Float64Array(this.#mem.buffer, off, n) : new Float32Array(this.#mem.buffer, off, n));
+      Float64Array.from(
+        L.elem === 8
+          ? new Float64Array(this.#mem.buffer, off, n)
+          : new Float32Array(this.#mem.buffer, off, n),
+      );
     const out: Record<string, Float64Array> = {};
     for (const s of this.#spec.program.states) out[s] = get(L.state[s]);
     out.lastspike = get(L.lastspike);
@@ -126,11 +182,17 @@ export class WasmKernel implements Kernel {
   }
 
   readAccumulator(): Promise<{ sum: Float64Array; count: Float64Array }> {
-    if (!this.#spec.accumulate) throw new Error("this kernel was compiled without an error accumulator");
+    if (!this.#spec.accumulate) {
+      throw new Error("this kernel was compiled without an error accumulator");
+    }
     const L = this.#layout;
     const n = this.#spec.nNeurons;
     const get = (off: number) =>
-      Float64Array.from(L.elem === 8 ? new Float64Array(this.#mem.buffer, off, n) : new Float32Array(this.#mem.buffer, off, n));
+      Float64Array.from(
+        L.elem === 8
+          ? new Float64Array(this.#mem.buffer, off, n)
+          : new Float32Array(this.#mem.buffer, off, n),
+      );
     return Promise.resolve({ sum: get(L.accum), count: get(L.accumCount) });
   }
 

@@ -14,7 +14,13 @@ import type { Program } from "./program.ts";
 import { WasmKernel } from "./_wasm_kernel.ts";
 import { WasmUnsupported } from "./wasm_renderer.ts";
 
-type Run = (n0: number, n1: number, k0: number, steps: number, io: Record<string, unknown>) => void;
+type Run = (
+  n0: number,
+  n1: number,
+  k0: number,
+  steps: number,
+  io: Record<string, unknown>,
+) => void;
 
 const sourceCache = new WeakMap<Program, Map<string, string>>();
 
@@ -24,11 +30,19 @@ function kernelSource(spec: KernelSpec): string {
     m = new Map();
     sourceCache.set(spec.program, m);
   }
-  const acc = spec.accumulate ? { variable: spec.accumulate.variable, weighted: !!spec.accumulate.weights } : null;
+  const acc = spec.accumulate
+    ? {
+      variable: spec.accumulate.variable,
+      weighted: !!spec.accumulate.weights,
+    }
+    : null;
   const key = JSON.stringify([spec.precision, spec.record, acc]);
   let src = m.get(key);
   if (!src) {
-    src = renderJsKernel(spec.program, spec.precision, { record: spec.record, accumulate: acc });
+    src = renderJsKernel(spec.program, spec.precision, {
+      record: spec.record,
+      accumulate: acc,
+    });
     m.set(key, src);
   }
   return src;
@@ -70,7 +84,12 @@ class CpuKernel implements Kernel {
     const threads = Math.max(1, Math.min(spec.threads ?? defaultThreads(n), n));
     this.#threads = threads;
     const mt = threads > 1;
-    const mk = (a: Float64Array, f = false) => (mt ? sharedCopy(a, f) : (f ? Float32Array.from(a) : Float64Array.from(a)));
+    const mk = (
+      a: Float64Array,
+      f = false,
+    ) => (mt
+      ? sharedCopy(a, f)
+      : (f ? Float32Array.from(a) : Float64Array.from(a)));
     const state: Record<string, Float64Array | Float32Array> = {};
     for (const s of spec.program.states) state[s] = mk(spec.init[s], f32);
     const params: Record<string, Float64Array | Float32Array> = {};
@@ -78,14 +97,27 @@ class CpuKernel implements Kernel {
       const v = spec.params[p];
       params[p] = mk(v, f32);
     }
-    const inputs: Record<string, { data: Float64Array | Float32Array; rows: number; length: number }> = {};
+    const inputs: Record<
+      string,
+      { data: Float64Array | Float32Array; rows: number; length: number }
+    > = {};
     for (const [k, v] of Object.entries(spec.inputs)) {
-      inputs[k] = { data: mt ? sharedCopy(v.data, f32) : (f32 ? Float32Array.from(v.data) : v.data), rows: v.rows, length: v.length };
+      inputs[k] = {
+        data: mt
+          ? sharedCopy(v.data, f32)
+          : (f32 ? Float32Array.from(v.data) : v.data),
+        rows: v.rows,
+        length: v.length,
+      };
     }
-    const lastspike = mt ? shared(n, false) as Float64Array : new Float64Array(n);
+    const lastspike = mt
+      ? shared(n, false) as Float64Array
+      : new Float64Array(n);
     lastspike.fill(spec.init.lastspike ? 0 : -1e4);
     if (spec.init.lastspike) lastspike.set(spec.init.lastspike);
-    const notRefractory = mt ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+    const notRefractory = mt
+      ? new Uint8Array(new SharedArrayBuffer(n))
+      : new Uint8Array(n);
     notRefractory.fill(1);
     if (spec.init.not_refractory) notRefractory.set(spec.init.not_refractory);
     this.#io = {
@@ -97,25 +129,38 @@ class CpuKernel implements Kernel {
       inputs,
       lastspike,
       notRefractory,
-      accum: spec.accumulate ? (mt ? shared(n, false) : new Float64Array(n)) : null,
-      accumCount: spec.accumulate ? (mt ? shared(n, false) : new Float64Array(n)) : null,
+      accum: spec.accumulate
+        ? (mt ? shared(n, false) : new Float64Array(n))
+        : null,
+      accumCount: spec.accumulate
+        ? (mt ? shared(n, false) : new Float64Array(n))
+        : null,
       accumStart: spec.accumulate?.startStep ?? 0,
-      accumWeights: spec.accumulate?.weights ? (mt ? sharedCopy(spec.accumulate.weights) : spec.accumulate.weights) : null,
+      accumWeights: spec.accumulate?.weights
+        ? (mt ? sharedCopy(spec.accumulate.weights) : spec.accumulate.weights)
+        : null,
     };
     const src = kernelSource(spec);
     if (!mt) {
-      this.#run = new Function("rt", src)(makeRuntime(spec.seed, spec.program.nRandom)) as Run;
+      this.#run = new Function("rt", src)(
+        makeRuntime(spec.seed, spec.program.nRandom),
+      ) as Run;
       this.#ready = Promise.resolve();
     } else {
       const inits: Promise<void>[] = [];
       for (let w = 0; w < threads; w++) {
-        const worker = new Worker(new URL("./_cpu_worker.ts", import.meta.url).href, { type: "module" });
+        const worker = new Worker(
+          new URL("./_cpu_worker.ts", import.meta.url).href,
+          { type: "module" },
+        );
         this.#workers.push(worker);
         inits.push(
           new Promise((resolve, reject) => {
             worker.onmessage = (ev) => {
               if (ev.data.type === "ready") resolve();
-              else reject(new Error(`CPU worker failed to start: ${ev.data.message}`));
+              else {reject(
+                  new Error(`CPU worker failed to start: ${ev.data.message}`),
+                );}
             };
             worker.onerror = (e) => {
               e.preventDefault();
@@ -123,7 +168,13 @@ class CpuKernel implements Kernel {
             };
           }),
         );
-        worker.postMessage({ type: "init", src, seed: spec.seed, nRandom: spec.program.nRandom, io: this.#io });
+        worker.postMessage({
+          type: "init",
+          src,
+          seed: spec.seed,
+          nRandom: spec.program.nRandom,
+          io: this.#io,
+        });
       }
       this.#ready = Promise.all(inits).then(() => {});
     }
@@ -135,37 +186,69 @@ class CpuKernel implements Kernel {
 
   async run(steps: number): Promise<ChunkData> {
     if (this.#disposed) throw new Error("kernel was disposed");
-    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
+    if (!Number.isInteger(steps) || steps < 0) {
+      throw new RangeError(
+        `steps must be a non-negative integer, got ${steps}`,
+      );
+    }
     await this.#ready;
     const spec = this.#spec;
     const k0 = this.#step;
     const every = spec.recordEvery;
     const recordStart = Math.ceil(k0 / every) * every;
-    const recordCount = recordStart < k0 + steps ? Math.floor((k0 + steps - 1 - recordStart) / every) + 1 : 0;
+    const recordCount = recordStart < k0 + steps
+      ? Math.floor((k0 + steps - 1 - recordStart) / every) + 1
+      : 0;
     const n = spec.nNeurons;
     const mt = this.#workers.length > 0;
     const f32 = spec.precision === "f32";
     const rec: Record<string, Float64Array | Float32Array> = {};
-    for (const v of spec.record) rec[v] = mt ? shared(n * recordCount, f32) : (f32 ? new Float32Array(n * recordCount) : new Float64Array(n * recordCount));
+    for (const v of spec.record) {
+      rec[v] = mt
+        ? shared(n * recordCount, f32)
+        : (f32
+          ? new Float32Array(n * recordCount)
+          : new Float64Array(n * recordCount));
+    }
     let spN: Int32Array;
     let spK: Int32Array;
     if (!mt) {
       const sN: number[] = [];
       const sK: number[] = [];
-      this.#run!(0, n, k0, steps, { ...this.#io, rec, recordStart, recordCount, spikeNeuron: sN, spikeStep: sK });
+      this.#run!(0, n, k0, steps, {
+        ...this.#io,
+        rec,
+        recordStart,
+        recordCount,
+        spikeNeuron: sN,
+        spikeStep: sK,
+      });
       spN = Int32Array.from(sN);
       spK = Int32Array.from(sK);
     } else {
       const per = Math.ceil(n / this.#workers.length);
-      const parts = await Promise.all(this.#workers.map((w, idx) =>
-        new Promise<{ spN: Int32Array; spK: Int32Array }>((resolve, reject) => {
-          w.onmessage = (ev) => {
-            if (ev.data.type === "done") resolve(ev.data);
-            else reject(new Error(`CPU worker failed: ${ev.data.message}`));
-          };
-          w.postMessage({ type: "run", n0: Math.min(n, idx * per), n1: Math.min(n, (idx + 1) * per), k0, steps, rec, recordStart, recordCount });
-        })
-      ));
+      const parts = await Promise.all(
+        this.#workers.map((w, idx) =>
+          new Promise<{ spN: Int32Array; spK: Int32Array }>(
+            (resolve, reject) => {
+              w.onmessage = (ev) => {
+                if (ev.data.type === "done") resolve(ev.data);
+                else reject(new Error(`CPU worker failed: ${ev.data.message}`));
+              };
+              w.postMessage({
+                type: "run",
+                n0: Math.min(n, idx * per),
+                n1: Math.min(n, (idx + 1) * per),
+                k0,
+                steps,
+                rec,
+                recordStart,
+                recordCount,
+              });
+            },
+          )
+        ),
+      );
       spN = new Int32Array(parts.reduce((a, p) => a + p.spN.length, 0));
       spK = new Int32Array(spN.length);
       let o = 0;
@@ -176,11 +259,22 @@ class CpuKernel implements Kernel {
       }
     }
     // order spikes by step, then neuron (Brian's SpikeMonitor order)
-    const order = Array.from(spN.keys()).sort((a, b) => spK[a] - spK[b] || spN[a] - spN[b]);
+    const order = Array.from(spN.keys()).sort((a, b) =>
+      spK[a] - spK[b] || spN[a] - spN[b]
+    );
     const sn = Int32Array.from(order, (i) => spN[i]);
     const sk = Int32Array.from(order, (i) => spK[i]);
     this.#step += steps;
-    return { startStep: k0, steps, recordStart, recordCount, vars: rec, spikeNeuron: sn, spikeStep: sk, spikeOverflow: new Int32Array(0) };
+    return {
+      startStep: k0,
+      steps,
+      recordStart,
+      recordCount,
+      vars: rec,
+      spikeNeuron: sn,
+      spikeStep: sk,
+      spikeOverflow: new Int32Array(0),
+    };
   }
 
   readState(): Promise<Record<string, Float64Array>> {
@@ -188,15 +282,22 @@ class CpuKernel implements Kernel {
     const st = this.#io.state as Record<string, Float64Array | Float32Array>;
     for (const [k, v] of Object.entries(st)) out[k] = Float64Array.from(v);
     out.lastspike = Float64Array.from(this.#io.lastspike as Float64Array);
-    out.not_refractory = Float64Array.from(this.#io.notRefractory as Uint8Array);
+    out.not_refractory = Float64Array.from(
+      this.#io.notRefractory as Uint8Array,
+    );
     return Promise.resolve(out);
   }
 
   readAccumulator(): Promise<{ sum: Float64Array; count: Float64Array }> {
     const a = this.#io.accum as Float64Array | null;
     const c = this.#io.accumCount as Float64Array | null;
-    if (!a || !c) throw new Error("this kernel was compiled without an error accumulator");
-    return Promise.resolve({ sum: Float64Array.from(a), count: Float64Array.from(c) });
+    if (!a || !c) {
+      throw new Error("this kernel was compiled without an error accumulator");
+    }
+    return Promise.resolve({
+      sum: Float64Array.from(a),
+      count: Float64Array.from(c),
+    });
   }
 
   dispose(): void {

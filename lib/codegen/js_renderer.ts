@@ -120,17 +120,25 @@ export class JsRenderer extends RendererBase {
     if (fn === "__randn") return this.#r(`randn(n, k, ${args[0]})`);
     if (fn === "__rand") return this.#r(`rand(n, k, ${args[0]})`);
     if (fn === "int") return `Math.trunc(+${args[0]})`;
-    if (fn === "clip") return `Math.min(Math.max(${args[0]}, ${args[1]}), ${args[2]})`;
-    if (fn === "timestep") return `Math.trunc((${args[0]} + 1e-3 * ${args[1]}) / ${args[1]})`;
+    if (fn === "clip") {
+      return `Math.min(Math.max(${args[0]}, ${args[1]}), ${args[2]})`;
+    }
+    if (fn === "timestep") {
+      return `Math.trunc((${args[0]} + 1e-3 * ${args[1]}) / ${args[1]})`;
+    }
     const f = FN[fn];
-    if (!f) throw new TypeError(`function '${fn}' cannot be rendered to JavaScript`);
+    if (!f) {
+      throw new TypeError(`function '${fn}' cannot be rendered to JavaScript`);
+    }
     return this.#r(`${f}(${args.join(", ")})`);
   }
 
   /** Render `target = expr;` (declaring temporaries with `const`). */
   stmt(target: string, e: Expr, declare: boolean): string {
     const rhs = this.expr(e);
-    if (target === "not_refractory") return `$not_refractory = ${rhs} ? true : false;`;
+    if (target === "not_refractory") {
+      return `$not_refractory = ${rhs} ? true : false;`;
+    }
     return `${declare ? "const " : ""}${this.variable(target)} = ${rhs};`;
   }
 }
@@ -154,29 +162,47 @@ export interface KernelCodeOptions {
  * @param options recording and accumulation
  * @returns the source text
  */
-export function renderJsKernel(program: Program, precision: Precision, options: KernelCodeOptions): string {
+export function renderJsKernel(
+  program: Program,
+  precision: Precision,
+  options: KernelCodeOptions,
+): string {
   const r = new JsRenderer(program, precision);
   const L: string[] = [];
   const P = program;
   const stateArr = precision === "f32" ? "Float32Array" : "Float64Array";
   L.push(`"use strict";`);
-  L.push(`const fr = Math.fround; const randn = rt.randn; const rand = rt.rand;`);
-  L.push(`const pymod = (a, b) => { const m = a % b; return (m !== 0 && (m < 0) !== (b < 0)) ? m + b : m; };`);
+  L.push(
+    `const fr = Math.fround; const randn = rt.randn; const rand = rt.rand;`,
+  );
+  L.push(
+    `const pymod = (a, b) => { const m = a % b; return (m !== 0 && (m < 0) !== (b < 0)) ? m + b : m; };`,
+  );
   L.push(`return function run(n0, n1, k0, nSteps, io) {`);
-  L.push(`  const dt = io.dt; const NN = io.nNeurons; const every = io.recordEvery;`);
-  for (const s of P.states) L.push(`  const S_${s} = io.state[${JSON.stringify(s)}];`);
-  for (const p of P.parameters) L.push(`  const P_${p} = io.params[${JSON.stringify(p)}];`);
+  L.push(
+    `  const dt = io.dt; const NN = io.nNeurons; const every = io.recordEvery;`,
+  );
+  for (const s of P.states) {
+    L.push(`  const S_${s} = io.state[${JSON.stringify(s)}];`);
+  }
+  for (const p of P.parameters) {
+    L.push(`  const P_${p} = io.params[${JSON.stringify(p)}];`);
+  }
   for (const name of [...P.inputs, ...P.targets.map((t) => `${t}_target`)]) {
     L.push(`  const IN_${name} = io.inputs[${JSON.stringify(name)}].data;`);
     L.push(`  const len_${name} = io.inputs[${JSON.stringify(name)}].length;`);
     L.push(`  const rows_${name} = io.inputs[${JSON.stringify(name)}].rows;`);
   }
-  for (const v of options.record) L.push(`  const R_${v} = io.rec[${JSON.stringify(v)}];`);
+  for (const v of options.record) {
+    L.push(`  const R_${v} = io.rec[${JSON.stringify(v)}];`);
+  }
   L.push(`  const LS = io.lastspike; const NR = io.notRefractory;`);
   L.push(`  const spN = io.spikeNeuron; const spK = io.spikeStep;`);
   L.push(`  const recStart = io.recordStart; const nRec = io.recordCount;`);
   if (options.accumulate) {
-    L.push(`  const ACC = io.accum; const ACCN = io.accumCount; const accStart = io.accumStart;`);
+    L.push(
+      `  const ACC = io.accum; const ACCN = io.accumCount; const accStart = io.accumStart;`,
+    );
     if (options.accumulate.weighted) L.push(`  const W = io.accumWeights;`);
   }
   L.push(`  void ${stateArr};`);
@@ -206,21 +232,37 @@ export function renderJsKernel(program: Program, precision: Precision, options: 
     const tgt = `${a.variable}_target`;
     const e = P.recordable.get(a.variable)!;
     L.push(`      if (k >= accStart) {`);
-    L.push(`        const d = ${r.expr(e)} - IN_${tgt}[base_${tgt} + (k < len_${tgt} ? k : len_${tgt} - 1)];`);
-    L.push(a.weighted ? `        acc += W[k] * d * d; accn += 1;` : `        acc += d * d; accn += 1;`);
+    L.push(
+      `        const d = ${
+        r.expr(e)
+      } - IN_${tgt}[base_${tgt} + (k < len_${tgt} ? k : len_${tgt} - 1)];`,
+    );
+    L.push(
+      a.weighted
+        ? `        acc += W[k] * d * d; accn += 1;`
+        : `        acc += d * d; accn += 1;`,
+    );
     L.push(`      }`);
   }
-  for (const s of P.refractory) L.push(`      ${r.stmt(s.target, s.expr, false)}`);
+  for (const s of P.refractory) {
+    L.push(`      ${r.stmt(s.target, s.expr, false)}`);
+  }
   const declared = new Set<string>();
   for (const s of P.update) {
     const isState = P.states.includes(s.target);
-    L.push(`      ${r.stmt(s.target, s.expr, !isState && !declared.has(s.target))}`);
+    L.push(
+      `      ${r.stmt(s.target, s.expr, !isState && !declared.has(s.target))}`,
+    );
     declared.add(s.target);
   }
   if (P.threshold) {
     L.push(`      if (${r.expr(P.threshold)}) {`);
-    L.push(`        $lastspike = t; $not_refractory = false; spN.push(n); spK.push(k);`);
-    for (const s of P.reset) L.push(`        ${r.stmt(s.target, s.expr, false)}`);
+    L.push(
+      `        $lastspike = t; $not_refractory = false; spN.push(n); spK.push(k);`,
+    );
+    for (const s of P.reset) {
+      L.push(`        ${r.stmt(s.target, s.expr, false)}`);
+    }
     L.push(`      }`);
   }
   L.push(`    }`);

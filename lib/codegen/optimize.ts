@@ -49,7 +49,9 @@ export function foldConstants(e: Expr): Expr {
     }
     case "call": {
       const args = e.args.map(foldConstants);
-      if (e.fn === "__at" || e.fn.startsWith("__")) return { ...e, args: e.args };
+      if (e.fn === "__at" || e.fn.startsWith("__")) {
+        return { ...e, args: e.args };
+      }
       return { ...e, args };
     }
     default:
@@ -71,7 +73,9 @@ function size(e: Expr): number {
 }
 
 function isRandom(e: Expr): boolean {
-  if (e.kind === "call") return e.fn === "__randn" || e.fn === "__rand" || e.args.some(isRandom);
+  if (e.kind === "call") {
+    return e.fn === "__randn" || e.fn === "__rand" || e.args.some(isRandom);
+  }
   if (e.kind === "unary") return isRandom(e.arg);
   if (e.kind === "binary") return isRandom(e.left) || isRandom(e.right);
   return false;
@@ -86,7 +90,11 @@ function isRandom(e: Expr): boolean {
  * @param prefix name prefix of the new temporaries
  * @returns the rewritten statements
  */
-export function eliminateCommonSubexpressions(stmts: readonly Stmt[], states: readonly string[], prefix = "__cse"): Stmt[] {
+export function eliminateCommonSubexpressions(
+  stmts: readonly Stmt[],
+  states: readonly string[],
+  prefix = "__cse",
+): Stmt[] {
   const stateSet = new Set(states);
   const counts = new Map<string, number>();
   const count = (e: Expr) => {
@@ -115,8 +123,9 @@ export function eliminateCommonSubexpressions(stmts: readonly Stmt[], states: re
     if (done) return name(done);
     let r: Expr;
     if (e.kind === "unary") r = { ...e, arg: rewrite(e.arg) };
-    else if (e.kind === "binary") r = { ...e, left: rewrite(e.left), right: rewrite(e.right) };
-    else r = { ...e, args: e.args.map(rewrite) };
+    else if (e.kind === "binary") {
+      r = { ...e, left: rewrite(e.left), right: rewrite(e.right) };
+    } else r = { ...e, args: e.args.map(rewrite) };
     if ((counts.get(k) ?? 0) >= 2) {
       const t = `${prefix}_${next++}`;
       out.push({ target: t, expr: r });

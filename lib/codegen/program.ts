@@ -4,10 +4,22 @@
  * JavaScript renderer (CPU) and the WGSL renderer (`gpu/`) render it.
  * @module
  */
-import { call, type Expr, identifiers, name, num, substitute } from "../equations/ast.ts";
-import { checkExtraExpression, type ModelDescription, parseStatements, suggest } from "../equations/model.ts";
+import {
+  call,
+  type Expr,
+  identifiers,
+  name,
+  num,
+  substitute,
+} from "../equations/ast.ts";
+import {
+  checkExtraExpression,
+  type ModelDescription,
+  parseStatements,
+  suggest,
+} from "../equations/model.ts";
 import { DimChecker, type NamespaceValue, Scope } from "../equations/model.ts";
-import { derivative, simplify, dependsOn } from "../equations/symbolic.ts";
+import { dependsOn, derivative, simplify } from "../equations/symbolic.ts";
 import { dimensionError, EquationSyntaxError } from "../equations/errors.ts";
 import { integrate, type OdeSystem, type Stmt } from "../integrators/mod.ts";
 import { eliminateCommonSubexpressions, foldConstants } from "./optimize.ts";
@@ -80,7 +92,9 @@ function numberRandom(stmts: Stmt[][], counter: { n: number }): Stmt[][] {
         return e;
     }
   };
-  return stmts.map((list) => list.map((s) => ({ target: s.target, expr: walk(s.expr) })));
+  return stmts.map((list) =>
+    list.map((s) => ({ target: s.target, expr: walk(s.expr) }))
+  );
 }
 
 /**
@@ -92,7 +106,10 @@ function numberRandom(stmts: Stmt[][], counter: { n: number }): Stmt[][] {
  * @throws {DimensionMismatchError} dimension errors in threshold/reset/refractory
  * @throws {RangeError} unknown method
  */
-export function buildProgram(model: ModelDescription, options: ProgramOptions = {}): Program {
+export function buildProgram(
+  model: ModelDescription,
+  options: ProgramOptions = {},
+): Program {
   const vars = model.variables;
   // subexpressions in terms of states/params/inputs, in dependency order
   const subMap = new Map<string, Expr>();
@@ -113,9 +130,16 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
   let threshold: Expr | null = null;
   const ns = options.namespace ?? {};
   if (options.threshold !== undefined && options.threshold.trim() !== "") {
-    const { expr, dim } = checkExtraExpression(model, options.threshold, "threshold", ns);
+    const { expr, dim } = checkExtraExpression(
+      model,
+      options.threshold,
+      "threshold",
+      ns,
+    );
     if (!dim.isDimensionless) {
-      throw new TypeError(`the threshold "${options.threshold}" must be a boolean condition, it has dimension ${dim}`);
+      throw new TypeError(
+        `the threshold "${options.threshold}" must be a boolean condition, it has dimension ${dim}`,
+      );
     }
     threshold = lookupInputs(substitute(expr, subMap), model);
   }
@@ -142,7 +166,9 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
           const info = scope.resolve(id, st.offset);
           if (info.kind === "input") {
             throw new EquationSyntaxError(
-              `unknown name '${id}' in the reset${suggest(id, [...vars.keys()])}`,
+              `unknown name '${id}' in the reset${
+                suggest(id, [...vars.keys()])
+              }`,
               options.reset,
               st.offset,
             );
@@ -161,24 +187,52 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
         );
       }
       let e = lookupInputs(substitute(st.expr, subMap), model);
-      if (st.op !== "=") e = { kind: "binary", op: st.op[0] as "+", left: name(st.target), right: e, start: -1, end: -1 };
+      if (st.op !== "=") {
+        e = {
+          kind: "binary",
+          op: st.op[0] as "+",
+          left: name(st.target),
+          right: e,
+          start: -1,
+          end: -1,
+        };
+      }
       reset.push({ target: st.target, expr: inlineConstants(e, model, ns) });
     }
   }
   // refractoriness
   const refractory: Stmt[] = [];
   const ref = options.refractory;
-  if (ref !== undefined && ref !== false && !(typeof ref === "number" && ref === 0)) {
-    if (threshold === null) throw new TypeError("refractoriness needs a threshold");
+  if (
+    ref !== undefined && ref !== false &&
+    !(typeof ref === "number" && ref === 0)
+  ) {
+    if (threshold === null) {
+      throw new TypeError("refractoriness needs a threshold");
+    }
     let spec: RefractorySpec;
     if (typeof ref === "number") {
-      if (!(ref > 0) || !Number.isFinite(ref)) throw new RangeError(`refractory must be a positive time in seconds, got ${ref}`);
+      if (!(ref > 0) || !Number.isFinite(ref)) {
+        throw new RangeError(
+          `refractory must be a positive time in seconds, got ${ref}`,
+        );
+      }
       spec = { kind: "time", expr: num(ref) };
     } else {
       const { expr, dim } = checkExtraExpression(model, ref, "refractory", ns);
-      if (dim.equals(new Dimension([0, 0, 1]))) spec = { kind: "time", expr: lookupInputs(substitute(expr, subMap), model) };
-      else if (dim.isDimensionless) spec = { kind: "condition", expr: lookupInputs(substitute(expr, subMap), model) };
-      else throw new TypeError(`refractory "${ref}" must be a time or a boolean condition, it has dimension ${dim}`);
+      if (dim.equals(new Dimension([0, 0, 1]))) {
+        spec = {
+          kind: "time",
+          expr: lookupInputs(substitute(expr, subMap), model),
+        };
+      } else if (dim.isDimensionless) {
+        spec = {
+          kind: "condition",
+          expr: lookupInputs(substitute(expr, subMap), model),
+        };
+      } else {throw new TypeError(
+          `refractory "${ref}" must be a time or a boolean condition, it has dimension ${dim}`,
+        );}
     }
     // Brian: not_refractory = timestep(t - lastspike, dt) >= timestep(refractory, dt)
     // or, for a condition: not_refractory = not_refractory or not (cond)
@@ -188,7 +242,14 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
         ? {
           kind: "binary",
           op: ">=",
-          left: call("timestep", { kind: "binary", op: "-", left: name("t"), right: name("lastspike"), start: -1, end: -1 }, name("dt")),
+          left: call("timestep", {
+            kind: "binary",
+            op: "-",
+            left: name("t"),
+            right: name("lastspike"),
+            start: -1,
+            end: -1,
+          }, name("dt")),
           right: call("timestep", spec.expr, name("dt")),
           start: -1,
           end: -1,
@@ -197,25 +258,50 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
           kind: "binary",
           op: "or",
           left: name("not_refractory"),
-          right: { kind: "unary", op: "not", arg: spec.expr, start: -1, end: -1 },
+          right: {
+            kind: "unary",
+            op: "not",
+            arg: spec.expr,
+            start: -1,
+            end: -1,
+          },
           start: -1,
           end: -1,
         },
     });
     if (threshold) {
-      threshold = { kind: "binary", op: "and", left: threshold, right: name("not_refractory"), start: -1, end: -1 };
+      threshold = {
+        kind: "binary",
+        op: "and",
+        left: threshold,
+        right: name("not_refractory"),
+        start: -1,
+        end: -1,
+      };
     }
   }
   const recordable = new Map<string, Expr>();
   for (const s of model.states) recordable.set(s, name(s));
   for (const p of model.parameters) recordable.set(p, name(p));
   for (const s of model.subexpressions) {
-    recordable.set(s, inlineConstants(lookupInputs(subMap.get(s) ?? name(s), model), model, ns));
+    recordable.set(
+      s,
+      inlineConstants(lookupInputs(subMap.get(s) ?? name(s), model), model, ns),
+    );
   }
-  const inl = (l: readonly Stmt[]) => l.map((s) => ({ target: s.target, expr: foldConstants(inlineConstants(s.expr, model, ns)) }));
+  const inl = (l: readonly Stmt[]) =>
+    l.map((s) => ({
+      target: s.target,
+      expr: foldConstants(inlineConstants(s.expr, model, ns)),
+    }));
   const counter = { n: 0 };
   const [pre, refr, upd, thr] = numberRandom(
-    [inl(overDt), inl(refractory), inl(statements), threshold ? inl([{ target: "_cond", expr: threshold }]) : []],
+    [
+      inl(overDt),
+      inl(refractory),
+      inl(statements),
+      threshold ? inl([{ target: "_cond", expr: threshold }]) : [],
+    ],
     counter,
   );
   const [res] = numberRandom([reset], counter);
@@ -224,12 +310,17 @@ export function buildProgram(model: ModelDescription, options: ProgramOptions = 
     states: model.states,
     parameters: model.parameters,
     inputs: model.inputs,
-    targets: [...vars.values()].filter((v) => v.kind === "target").map((v) => v.name.slice(0, -"_target".length)),
+    targets: [...vars.values()].filter((v) => v.kind === "target").map((v) =>
+      v.name.slice(0, -"_target".length)
+    ),
     preStep: pre,
     refractory: refr,
     update: eliminateCommonSubexpressions(upd, model.states),
     threshold: thr.length ? thr[0].expr : null,
-    reset: res.map((st) => ({ target: st.target, expr: foldConstants(st.expr) })),
+    reset: res.map((st) => ({
+      target: st.target,
+      expr: foldConstants(st.expr),
+    })),
     hasRefractory: refractory.length > 0,
     recordable,
     nRandom: counter.n,
@@ -243,7 +334,9 @@ function lookupInputs(e: Expr, model: ModelDescription): Expr {
     switch (n.kind) {
       case "name": {
         const v = model.variables.get(n.name);
-        if (v && (v.kind === "input" || v.kind === "target")) return call("__at", name(n.name), num(0));
+        if (v && (v.kind === "input" || v.kind === "target")) {
+          return call("__at", name(n.name), num(0));
+        }
         return n;
       }
       case "unary":
@@ -261,12 +354,19 @@ function lookupInputs(e: Expr, model: ModelDescription): Expr {
 }
 
 /** Constants and unit names become numbers. */
-function inlineConstants(e: Expr, model: ModelDescription, ns: Record<string, NamespaceValue>): Expr {
+function inlineConstants(
+  e: Expr,
+  model: ModelDescription,
+  ns: Record<string, NamespaceValue>,
+): Expr {
   const walk = (n: Expr): Expr => {
     switch (n.kind) {
       case "name": {
         const v = model.variables.get(n.name);
-        if (v && (v.kind === "constant" || v.kind === "unit") && v.value !== undefined) return num(v.value);
+        if (
+          v && (v.kind === "constant" || v.kind === "unit") &&
+          v.value !== undefined
+        ) return num(v.value);
         if (!v && Object.hasOwn(ns, n.name)) {
           const raw = ns[n.name];
           const scope = new Scope("", ns);
@@ -277,7 +377,9 @@ function inlineConstants(e: Expr, model: ModelDescription, ns: Record<string, Na
         if (!v) {
           const scope = new Scope("", {});
           const info = scope.resolve(n.name, 0);
-          if (info.kind === "unit" && info.value !== undefined) return num(info.value);
+          if (info.kind === "unit" && info.value !== undefined) {
+            return num(info.value);
+          }
         }
         return n;
       }
@@ -295,7 +397,10 @@ function inlineConstants(e: Expr, model: ModelDescription, ns: Record<string, Na
 }
 
 /** The ODE/SDE system: subexpressions substituted, noise split off. */
-function buildSystem(model: ModelDescription, subMap: Map<string, Expr>): OdeSystem {
+function buildSystem(
+  model: ModelDescription,
+  subMap: Map<string, Expr>,
+): OdeSystem {
   const f = new Map<string, Expr>();
   const g = new Map<string, Map<string, Expr>>();
   const unless = new Set<string>();
@@ -308,7 +413,9 @@ function buildSystem(model: ModelDescription, subMap: Map<string, Expr>): OdeSys
       if (!dependsOn(rhs, xi)) continue;
       const coef = derivative(rhs, xi);
       if (dependsOn(coef, xi)) {
-        throw new TypeError(`the equation of '${x}' is not linear in the noise term ${xi}`);
+        throw new TypeError(
+          `the equation of '${x}' is not linear in the noise term ${xi}`,
+        );
       }
       gx.set(xi, coef);
       rhs = simplify(substitute(rhs, new Map([[xi, num(0)]])));

@@ -15,7 +15,13 @@ export abstract class RendererBase {
   /** A variable reference (state, parameter, temporary or reserved symbol). */
   abstract variable(name: string): string;
   /** A binary operation on rendered operands. */
-  abstract binary(op: string, left: string, right: string, l: Expr, r: Expr): string;
+  abstract binary(
+    op: string,
+    left: string,
+    right: string,
+    l: Expr,
+    r: Expr,
+  ): string;
   /** Unary minus/plus/not. */
   abstract unary(op: string, arg: string, a: Expr): string;
   /** A function call (including the internal `__at`, `__randn`, `__rand`). */
@@ -33,7 +39,13 @@ export abstract class RendererBase {
       case "unary":
         return this.unary(e.op, this.expr(e.arg), e.arg);
       case "binary":
-        return this.binary(e.op, this.expr(e.left), this.expr(e.right), e.left, e.right);
+        return this.binary(
+          e.op,
+          this.expr(e.left),
+          this.expr(e.right),
+          e.left,
+          e.right,
+        );
       case "call":
         if (e.fn === "__at") return this.func(e.fn, [], e.args);
         return this.func(e.fn, e.args.map((a) => this.expr(a)), e.args);
@@ -44,7 +56,9 @@ export abstract class RendererBase {
   isBoolean(e: Expr): boolean {
     if (e.kind === "bool") return true;
     if (e.kind === "unary") return e.op === "not";
-    if (e.kind === "binary") return ["<", "<=", ">", ">=", "==", "!=", "and", "or"].includes(e.op);
+    if (e.kind === "binary") {
+      return ["<", "<=", ">", ">=", "==", "!=", "and", "or"].includes(e.op);
+    }
     if (e.kind === "name") return e.name === "not_refractory";
     return false;
   }

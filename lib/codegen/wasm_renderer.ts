@@ -30,7 +30,10 @@ export interface WasmLayout {
   readonly params: Record<string, number>;
   readonly lastspike: number;
   readonly notRefractory: number;
-  readonly inputs: Record<string, { data: number; base: number; length: number }>;
+  readonly inputs: Record<
+    string,
+    { data: number; base: number; length: number }
+  >;
   readonly accum: number;
   readonly accumCount: number;
   readonly accumWeights: number;
@@ -47,7 +50,12 @@ export interface WasmKernelOptions {
   readonly dt: number;
   readonly record: readonly string[];
   readonly inputs: Record<string, { rows: number; length: number }>;
-  readonly accumulate?: { variable: string; startStep: number; weighted: boolean; weightsLength: number } | null;
+  readonly accumulate?: {
+    variable: string;
+    startStep: number;
+    weighted: boolean;
+    weightsLength: number;
+  } | null;
   readonly spikeCapacity: number;
 }
 
@@ -57,7 +65,10 @@ type Kind = "f" | "m";
  * Compile a program to a wasm module and its memory layout.
  * @throws {WasmUnsupported} when the program uses unsupported features
  */
-export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uint8Array; layout: WasmLayout; pages: number } {
+export function renderWasmKernel(
+  p: Program,
+  o: WasmKernelOptions,
+): { bytes: Uint8Array; layout: WasmLayout; pages: number } {
   const f64 = o.precision === "f64";
   const W = f64 ? 2 : 4;
   const E = f64 ? 8 : 4;
@@ -75,9 +86,14 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
   for (const q of p.parameters) params[q] = alloc(nPad * E);
   const lastspike = alloc(nPad * E);
   const notRefractory = alloc(nPad * E);
-  const inputs: Record<string, { data: number; base: number; length: number }> = {};
+  const inputs: Record<string, { data: number; base: number; length: number }> =
+    {};
   for (const [k, v] of Object.entries(o.inputs)) {
-    inputs[k] = { data: alloc(v.rows * v.length * E), base: alloc(nPad * 4), length: v.length };
+    inputs[k] = {
+      data: alloc(v.rows * v.length * E),
+      base: alloc(nPad * 4),
+      length: v.length,
+    };
   }
   const acc = o.accumulate ?? null;
   const accum = alloc(acc ? nPad * E : 0);
@@ -113,8 +129,18 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
     const r = b.local(T.v128);
     const big = b.local(T.v128);
     const S = f64
-      ? { splat: (v: number) => b.v128f64(v, v), mul: SIMD.f64x2_mul, add: SIMD.f64x2_add, sub: SIMD.f64x2_sub }
-      : { splat: (v: number) => b.v128f32(v), mul: SIMD.f32x4_mul, add: SIMD.f32x4_add, sub: SIMD.f32x4_sub };
+      ? {
+        splat: (v: number) => b.v128f64(v, v),
+        mul: SIMD.f64x2_mul,
+        add: SIMD.f64x2_add,
+        sub: SIMD.f64x2_sub,
+      }
+      : {
+        splat: (v: number) => b.v128f32(v),
+        mul: SIMD.f32x4_mul,
+        add: SIMD.f32x4_add,
+        sub: SIMD.f32x4_sub,
+      };
     const hiLim = f64 ? 709.78 : 88.7;
     const loLim = f64 ? -708.39 : -87.3;
     // big = x > hiLim (→ +inf); clamp x
@@ -131,7 +157,9 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
     S.splat(Math.LOG2E);
     b.simd(S.mul).simd(f64 ? SIMD.f64x2_nearest : SIMD.f32x4_nearest).set(k);
     // r = x - k*ln2hi - k*ln2lo
-    const [hi, lo] = f64 ? [6.93147180369123816490e-01, 1.90821492927058770002e-10] : [0.693359375, -2.12194440e-4];
+    const [hi, lo] = f64
+      ? [6.93147180369123816490e-01, 1.90821492927058770002e-10]
+      : [0.693359375, -2.12194440e-4];
     b.get(x).get(k);
     S.splat(hi);
     b.simd(S.mul).simd(S.sub).get(k);
@@ -154,13 +182,19 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
     // scale by 2^k
     b.get(k);
     if (f64) {
-      b.simd(SIMD.i32x4_trunc_sat_f64x2_s_zero).simd(SIMD.i64x2_extend_low_i32x4_s);
+      b.simd(SIMD.i32x4_trunc_sat_f64x2_s_zero).simd(
+        SIMD.i64x2_extend_low_i32x4_s,
+      );
       const c = new Uint8Array(new BigInt64Array([1023n, 1023n]).buffer);
-      b.simd(SIMD.const, ...c).simd(SIMD.i64x2_add).i32(52).simd(SIMD.i64x2_shl);
+      b.simd(SIMD.const, ...c).simd(SIMD.i64x2_add).i32(52).simd(
+        SIMD.i64x2_shl,
+      );
     } else {
       b.simd(SIMD.i32x4_trunc_sat_f32x4_s);
       const c = new Uint8Array(new Int32Array([127, 127, 127, 127]).buffer);
-      b.simd(SIMD.const, ...c).simd(SIMD.i32x4_add).i32(23).simd(SIMD.i32x4_shl);
+      b.simd(SIMD.const, ...c).simd(SIMD.i32x4_add).i32(23).simd(
+        SIMD.i32x4_shl,
+      );
     }
     b.simd(S.mul).set(r);
     // overflow → +inf: bitselect(inf, r, big)
@@ -185,9 +219,16 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
   const j = b.local(T.i32);
   const vars = new Map<string, { idx: number; kind: Kind }>();
   for (const s of p.states) vars.set(s, { idx: b.local(T.v128), kind: "f" });
-  for (const q of p.parameters) vars.set(q, { idx: b.local(T.v128), kind: "f" });
+  for (const q of p.parameters) {
+    vars.set(q, { idx: b.local(T.v128), kind: "f" });
+  }
   const bases = new Map<string, number[]>();
-  for (const name of Object.keys(inputs)) bases.set(name, Array.from({ length: W }, () => b.local(T.i32)));
+  for (const name of Object.keys(inputs)) {
+    bases.set(
+      name,
+      Array.from({ length: W }, () => b.local(T.i32)),
+    );
+  }
   const idxLocals = new Map<string, number>(); // `${input}@${off}` -> i32 local with clipped index
   const V = f64
     ? {
@@ -206,7 +247,14 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
       trunc: SIMD.f64x2_trunc,
       pmin: SIMD.f64x2_pmin,
       pmax: SIMD.f64x2_pmax,
-      cmp: { "<": SIMD.f64x2_lt, "<=": SIMD.f64x2_le, ">": SIMD.f64x2_gt, ">=": SIMD.f64x2_ge, "==": SIMD.f64x2_eq, "!=": SIMD.f64x2_ne } as Record<string, number>,
+      cmp: {
+        "<": SIMD.f64x2_lt,
+        "<=": SIMD.f64x2_le,
+        ">": SIMD.f64x2_gt,
+        ">=": SIMD.f64x2_ge,
+        "==": SIMD.f64x2_eq,
+        "!=": SIMD.f64x2_ne,
+      } as Record<string, number>,
       ne: SIMD.f64x2_ne,
       extract: SIMD.f64x2_extract,
       replace: SIMD.f64x2_replace,
@@ -231,7 +279,14 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
       trunc: SIMD.f32x4_trunc,
       pmin: SIMD.f32x4_pmin,
       pmax: SIMD.f32x4_pmax,
-      cmp: { "<": SIMD.f32x4_lt, "<=": SIMD.f32x4_le, ">": SIMD.f32x4_gt, ">=": SIMD.f32x4_ge, "==": SIMD.f32x4_eq, "!=": SIMD.f32x4_ne } as Record<string, number>,
+      cmp: {
+        "<": SIMD.f32x4_lt,
+        "<=": SIMD.f32x4_le,
+        ">": SIMD.f32x4_gt,
+        ">=": SIMD.f32x4_ge,
+        "==": SIMD.f32x4_eq,
+        "!=": SIMD.f32x4_ne,
+      } as Record<string, number>,
       ne: SIMD.f32x4_ne,
       extract: SIMD.f32x4_extract,
       replace: SIMD.f32x4_replace,
@@ -346,7 +401,9 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
           return "m";
         }
         if (op === "**") {
-          if (e.right.kind !== "num") throw new WasmUnsupported("non-constant power");
+          if (e.right.kind !== "num") {
+            throw new WasmUnsupported("non-constant power");
+          }
           const c = e.right.value;
           toF(emit(e.left));
           if (c === 1) return "f";
@@ -377,20 +434,27 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
           if (op === "//") {
             b.get(sa).get(sb).simd(V.div).simd(V.floor);
           } else {
-            b.get(sa).get(sa).get(sb).simd(V.div).simd(V.floor).get(sb).simd(V.mul).simd(V.sub);
+            b.get(sa).get(sa).get(sb).simd(V.div).simd(V.floor).get(sb).simd(
+              V.mul,
+            ).simd(V.sub);
           }
           scratch.push(sa, sb);
           return "f";
         }
         toF(emit(e.left));
         toF(emit(e.right));
-        b.simd(op === "+" ? V.add : op === "-" ? V.sub : op === "*" ? V.mul : V.div);
+        b.simd(
+          op === "+" ? V.add : op === "-" ? V.sub : op === "*" ? V.mul : V.div,
+        );
         return "f";
       }
       case "call": {
         const fn = e.fn;
         if (fn === "__at") {
-          emitAt((e.args[0] as { name: string }).name, (e.args[1] as { value: number }).value);
+          emitAt(
+            (e.args[0] as { name: string }).name,
+            (e.args[1] as { value: number }).value,
+          );
           return "f";
         }
         if (fn === "int") {
@@ -409,7 +473,15 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
         }
         if (fn === "sqrt" || fn === "abs" || fn === "floor" || fn === "ceil") {
           toF(emit(e.args[0]));
-          b.simd(fn === "sqrt" ? V.sqrt : fn === "abs" ? V.abs : fn === "floor" ? V.floor : V.ceil);
+          b.simd(
+            fn === "sqrt"
+              ? V.sqrt
+              : fn === "abs"
+              ? V.abs
+              : fn === "floor"
+              ? V.floor
+              : V.ceil,
+          );
           return "f";
         }
         if (fn === "clip") {
@@ -496,7 +568,11 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
   for (const [nm, inp] of Object.entries(inputs)) {
     const bl = bases.get(nm)!;
     for (let l = 0; l < W; l++) {
-      b.get(g).i32(l).op(OP.i32_add).i32(4).op(OP.i32_mul).op(OP.i32_load, 2, ...uleb(inp.base)).set(bl[l]);
+      b.get(g).i32(l).op(OP.i32_add).i32(4).op(OP.i32_mul).op(
+        OP.i32_load,
+        2,
+        ...uleb(inp.base),
+      ).set(bl[l]);
     }
   }
   // neuron index vector and valid-lane mask
@@ -536,7 +612,9 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
   for (const s of p.preStep) assign(s.target, s.expr);
   if (o.record.length) {
     // if (k >= recStart && (k - recStart) % every == 0)
-    b.get(k).get(RECSTART).op(OP.i32_sub).tee(j).get(EVERY).op(OP.i32_rem_s).op(OP.i32_eqz);
+    b.get(k).get(RECSTART).op(OP.i32_sub).tee(j).get(EVERY).op(OP.i32_rem_s).op(
+      OP.i32_eqz,
+    );
     b.get(k).get(RECSTART).op(OP.i32_ge_s).op(OP.i32_and);
     b.op(OP.if, 0x40);
     b.get(j).get(EVERY).op(OP.i32_div_s).set(j);
@@ -547,8 +625,12 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
       b.set(s);
       for (let l = 0; l < W; l++) {
         // address = recBase + ri*nPad*recCount*E + ((g+l)*recCount + j)*E
-        b.get(RECBASE).get(RECCOUNT).i32(nPad * E * ri).op(OP.i32_mul).op(OP.i32_add);
-        b.get(g).i32(l).op(OP.i32_add).get(RECCOUNT).op(OP.i32_mul).get(j).op(OP.i32_add).i32(E).op(OP.i32_mul).op(OP.i32_add);
+        b.get(RECBASE).get(RECCOUNT).i32(nPad * E * ri).op(OP.i32_mul).op(
+          OP.i32_add,
+        );
+        b.get(g).i32(l).op(OP.i32_add).get(RECCOUNT).op(OP.i32_mul).get(j).op(
+          OP.i32_add,
+        ).i32(E).op(OP.i32_mul).op(OP.i32_add);
         b.get(s).simd(V.extract, l);
         V.sstore(0);
       }
@@ -587,12 +669,26 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
       b.get(cond).simd(SIMD.i32x4_extract, f64 ? 2 * l : l);
       b.op(OP.if, 0x40);
       // if count < capacity: store (neuron, step)
-      b.i32(0).op(OP.i32_load, 2, ...uleb(spikeCount)).tee(tmpI).i32(o.spikeCapacity).op(OP.i32_lt_s);
+      b.i32(0).op(OP.i32_load, 2, ...uleb(spikeCount)).tee(tmpI).i32(
+        o.spikeCapacity,
+      ).op(OP.i32_lt_s);
       b.op(OP.if, 0x40);
-      b.get(tmpI).i32(8).op(OP.i32_mul).get(g).i32(l).op(OP.i32_add).op(OP.i32_store, 2, ...uleb(spikes));
-      b.get(tmpI).i32(8).op(OP.i32_mul).get(k).op(OP.i32_store, 2, ...uleb(spikes + 4));
+      b.get(tmpI).i32(8).op(OP.i32_mul).get(g).i32(l).op(OP.i32_add).op(
+        OP.i32_store,
+        2,
+        ...uleb(spikes),
+      );
+      b.get(tmpI).i32(8).op(OP.i32_mul).get(k).op(
+        OP.i32_store,
+        2,
+        ...uleb(spikes + 4),
+      );
       b.op(OP.end);
-      b.i32(0).get(tmpI).i32(1).op(OP.i32_add).op(OP.i32_store, 2, ...uleb(spikeCount));
+      b.i32(0).get(tmpI).i32(1).op(OP.i32_add).op(
+        OP.i32_store,
+        2,
+        ...uleb(spikeCount),
+      );
       b.op(OP.end);
     }
     b.get(tvec).get(lsv).get(cond).simd(SIMD.bitselect).set(lsv);
@@ -636,7 +732,10 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
     b.get(accn).simd(V.add);
     V.store(accumCount);
   }
-  b.get(g).i32(W).op(OP.i32_add).tee(g).i32(nGroups * W).op(OP.i32_lt_s).op(OP.br_if, 0);
+  b.get(g).i32(W).op(OP.i32_add).tee(g).i32(nGroups * W).op(OP.i32_lt_s).op(
+    OP.br_if,
+    0,
+  );
   b.op(OP.end, OP.end);
   b.i32(0).op(OP.i32_load, 2, ...uleb(spikeCount));
   // insert clipped input index computation at the start of each step
@@ -648,7 +747,9 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
       const len = inputs[nm].length;
       const l = idxLocals.get(key)!;
       // idx = min(k + off, len - 1)
-      pb.get(k).i32(Number(offS)).op(OP.i32_add).tee(l).i32(len - 1).get(l).i32(len - 1).op(OP.i32_lt_s).op(OP.select).set(l);
+      pb.get(k).i32(Number(offS)).op(OP.i32_add).tee(l).i32(len - 1).get(l).i32(
+        len - 1,
+      ).op(OP.i32_lt_s).op(OP.select).set(l);
     }
     patch.push(...pb.code);
   }
@@ -656,7 +757,12 @@ export function renderWasmKernel(p: Program, o: WasmKernelOptions): { bytes: Uin
   const pages = Math.ceil((end + 65536) / 65536);
   const bytes = encodeModule([
     { params: [T.v128], results: [T.v128], body: expFn },
-    { params: [T.i32, T.i32, T.i32, T.i32, T.i32, T.i32], results: [T.i32], body: b, export: "run" },
+    {
+      params: [T.i32, T.i32, T.i32, T.i32, T.i32, T.i32],
+      results: [T.i32],
+      body: b,
+      export: "run",
+    },
   ], pages);
   return { bytes, layout, pages };
 }

@@ -28,8 +28,21 @@ export type Expr =
   | { kind: "num"; value: number; start: number; end: number }
   | { kind: "bool"; value: boolean; start: number; end: number }
   | { kind: "name"; name: string; start: number; end: number }
-  | { kind: "unary"; op: "-" | "+" | "not"; arg: Expr; start: number; end: number }
-  | { kind: "binary"; op: BinaryOp; left: Expr; right: Expr; start: number; end: number }
+  | {
+    kind: "unary";
+    op: "-" | "+" | "not";
+    arg: Expr;
+    start: number;
+    end: number;
+  }
+  | {
+    kind: "binary";
+    op: BinaryOp;
+    left: Expr;
+    right: Expr;
+    start: number;
+    end: number;
+  }
   | { kind: "call"; fn: string; args: Expr[]; start: number; end: number };
 
 /** Numeric literal node. */
@@ -58,7 +71,10 @@ export function unary(op: "-" | "+" | "not", arg: Expr): Expr {
 }
 
 /** Every name referenced by an expression (not function names). */
-export function identifiers(e: Expr, out: Set<string> = new Set()): Set<string> {
+export function identifiers(
+  e: Expr,
+  out: Set<string> = new Set(),
+): Set<string> {
   switch (e.kind) {
     case "name":
       out.add(e.name);
@@ -85,7 +101,11 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Expr>): Expr {
     case "unary":
       return { ...e, arg: substitute(e.arg, map) };
     case "binary":
-      return { ...e, left: substitute(e.left, map), right: substitute(e.right, map) };
+      return {
+        ...e,
+        left: substitute(e.left, map),
+        right: substitute(e.right, map),
+      };
     case "call":
       return { ...e, args: e.args.map((a) => substitute(a, map)) };
     default:
@@ -121,11 +141,17 @@ export function show(e: Expr): string {
     case "name":
       return e.name;
     case "unary":
-      return e.op === "not" ? `not (${show(e.arg)})` : `${e.op}(${show(e.arg)})`;
+      return e.op === "not"
+        ? `not (${show(e.arg)})`
+        : `${e.op}(${show(e.arg)})`;
     case "binary": {
       const p = PREC[e.op];
-      const l = e.left.kind === "binary" && PREC[e.left.op] < p ? `(${show(e.left)})` : show(e.left);
-      const r = e.right.kind === "binary" && PREC[e.right.op] <= p ? `(${show(e.right)})` : show(e.right);
+      const l = e.left.kind === "binary" && PREC[e.left.op] < p
+        ? `(${show(e.left)})`
+        : show(e.left);
+      const r = e.right.kind === "binary" && PREC[e.right.op] <= p
+        ? `(${show(e.right)})`
+        : show(e.right);
       const lr = e.left.kind === "unary" && e.op === "**" ? `(${l})` : l;
       return `${lr} ${e.op} ${r}`;
     }

@@ -50,9 +50,10 @@ export function stripComments(text: string): string {
  * @throws {EquationSyntaxError} with line, column and a caret
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseEquations } from "./equations.ts";
  * const defs = parseEquations("dv/dt = (El - v)/tau : volt\nEl : volt (constant)");
- * console.assert(defs.length === 2 && defs[0].kind === "differential");
+ * assert.ok(defs.length === 2 && defs[0].kind === "differential");
  * ```
  */
 export function parseEquations(source: string): EquationDef[] {
@@ -61,7 +62,11 @@ export function parseEquations(source: string): EquationDef[] {
   let i = 0;
   const n = text.length;
   const skipWs = (nl: boolean) => {
-    while (i < n && (text[i] === " " || text[i] === "\t" || text[i] === "\r" || (nl && text[i] === "\n"))) i++;
+    while (
+      i < n &&
+      (text[i] === " " || text[i] === "\t" || text[i] === "\r" ||
+        (nl && text[i] === "\n"))
+    ) i++;
   };
   const ident = (): string | null => {
     ID.lastIndex = i;
@@ -77,7 +82,9 @@ export function parseEquations(source: string): EquationDef[] {
     const first = ident();
     if (first === null) {
       throw new EquationSyntaxError(
-        `expected a definition ('dx/dt = ...', 'x = ...' or 'x : unit'), found '${text[i]}'`,
+        `expected a definition ('dx/dt = ...', 'x = ...' or 'x : unit'), found '${
+          text[i]
+        }'`,
         source,
         i,
       );
@@ -92,13 +99,21 @@ export function parseEquations(source: string): EquationDef[] {
       const dtStart = i;
       const dt = ident();
       if (dt !== "dt") {
-        throw new EquationSyntaxError(`expected 'dt' in the derivative 'd${first.slice(1)}/dt'`, source, dtStart);
+        throw new EquationSyntaxError(
+          `expected 'dt' in the derivative 'd${first.slice(1)}/dt'`,
+          source,
+          dtStart,
+        );
       }
       name = first.slice(1);
       kind = "differential";
       skipWs(false);
       if (text[i] !== "=") {
-        throw new EquationSyntaxError(`expected '=' after 'd${name}/dt'`, source, i);
+        throw new EquationSyntaxError(
+          `expected '=' after 'd${name}/dt'`,
+          source,
+          i,
+        );
       }
     } else if (text[i] === "=") {
       kind = "subexpression";
@@ -119,7 +134,11 @@ export function parseEquations(source: string): EquationDef[] {
       const exprStart = i;
       const colon = text.indexOf(":", i);
       if (colon < 0) {
-        throw new EquationSyntaxError(`missing ': unit' in the definition of '${name}'`, source, n);
+        throw new EquationSyntaxError(
+          `missing ': unit' in the definition of '${name}'`,
+          source,
+          n,
+        );
       }
       // an expression may span lines, but a following definition must not be swallowed
       expr = parseExpression(source, exprStart, colon);
@@ -132,10 +151,18 @@ export function parseEquations(source: string): EquationDef[] {
     while (i < n && text[i] !== "(" && text[i] !== "\n") i++;
     const unit = text.slice(unitStart, i).trim();
     if (unit === "") {
-      throw new EquationSyntaxError(`missing unit after ':' in the definition of '${name}'`, source, unitStart);
+      throw new EquationSyntaxError(
+        `missing unit after ':' in the definition of '${name}'`,
+        source,
+        unitStart,
+      );
     }
     if (!/^[A-Za-z0-9*/.\-\s]+$/.test(unit)) {
-      throw new EquationSyntaxError(`invalid unit '${unit}' for '${name}'`, source, unitStart);
+      throw new EquationSyntaxError(
+        `invalid unit '${unit}' for '${name}'`,
+        source,
+        unitStart,
+      );
     }
     let flags: string[] = [];
     let flagsStart = -1;
@@ -144,17 +171,31 @@ export function parseEquations(source: string): EquationDef[] {
       const close = text.indexOf(")", i);
       const nl = text.indexOf("\n", i);
       if (close < 0 || (nl >= 0 && nl < close)) {
-        throw new EquationSyntaxError(`unclosed '(' in the flags of '${name}'`, source, i);
+        throw new EquationSyntaxError(
+          `unclosed '(' in the flags of '${name}'`,
+          source,
+          i,
+        );
       }
-      flags = text.slice(i + 1, close).split(",").map((f) => f.trim().replace(/\s+/g, " "));
+      flags = text.slice(i + 1, close).split(",").map((f) =>
+        f.trim().replace(/\s+/g, " ")
+      );
       if (flags.some((f) => f === "")) {
-        throw new EquationSyntaxError(`empty flag in the definition of '${name}'`, source, i);
+        throw new EquationSyntaxError(
+          `empty flag in the definition of '${name}'`,
+          source,
+          i,
+        );
       }
       i = close + 1;
     }
     skipWs(false);
     if (i < n && text[i] !== "\n") {
-      throw new EquationSyntaxError(`unexpected '${text[i]}' after the definition of '${name}'`, source, i);
+      throw new EquationSyntaxError(
+        `unexpected '${text[i]}' after the definition of '${name}'`,
+        source,
+        i,
+      );
     }
     defs.push({ kind, name, expr, unit, flags, start, unitStart, flagsStart });
   }

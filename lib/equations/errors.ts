@@ -2,10 +2,13 @@
  * Typed errors of the equation layer, with source positions.
  * @module
  */
-import { Dimension, DimensionMismatchError } from "../units/dimension.ts";
+import { type Dimension, DimensionMismatchError } from "../units/dimension.ts";
 
 /** Line (1-based), column (1-based) and text of the line at `offset`. */
-export function locate(source: string, offset: number): { line: number; column: number; text: string } {
+export function locate(
+  source: string,
+  offset: number,
+): { line: number; column: number; text: string } {
   const o = Math.max(0, Math.min(offset, source.length));
   let line = 1;
   let start = 0;
@@ -22,7 +25,9 @@ export function locate(source: string, offset: number): { line: number; column: 
 
 function caret(source: string, offset: number): string {
   const { line, column, text } = locate(source, offset);
-  return `line ${line}, column ${column}:\n  ${text}\n  ${" ".repeat(column - 1)}^`;
+  return `line ${line}, column ${column}:\n  ${text}\n  ${
+    " ".repeat(column - 1)
+  }^`;
 }
 
 /** A syntax error in an equation string, with line, column and a caret. */
@@ -86,7 +91,12 @@ export class UndefinedNameError extends ReferenceError {
    * @param source equation text
    * @param offset character offset
    */
-  constructor(message: string, identifier: string, source: string, offset: number) {
+  constructor(
+    message: string,
+    identifier: string,
+    source: string,
+    offset: number,
+  ) {
     const loc = locate(source, offset);
     super(`${message} at ${caret(source, offset)}`);
     this.name = "UndefinedNameError";

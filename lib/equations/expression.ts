@@ -14,7 +14,24 @@ type Token =
   | { t: "op"; v: string; s: number; e: number }
   | { t: "end"; v: ""; s: number; e: number };
 
-const OPS = ["**", "//", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "(", ")", ","];
+const OPS = [
+  "**",
+  "//",
+  "<=",
+  ">=",
+  "==",
+  "!=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "<",
+  ">",
+  "(",
+  ")",
+  ",",
+];
 const NUM_RE = /^(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)/;
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_]*/;
 
@@ -36,8 +53,14 @@ function tokenize(source: string, start: number, end: number): Token[] {
     if (n) {
       // a number directly followed by letters (e.g. "3mV") is an error in Python
       const after = rest[n[0].length];
-      if (after !== undefined && /[A-Za-z_]/.test(after) && !/^[eE]/.test(after)) {
-        throw new EquationSyntaxError(`invalid number '${rest.slice(0, n[0].length + 1)}'`, source, i);
+      if (
+        after !== undefined && /[A-Za-z_]/.test(after) && !/^[eE]/.test(after)
+      ) {
+        throw new EquationSyntaxError(
+          `invalid number '${rest.slice(0, n[0].length + 1)}'`,
+          source,
+          i,
+        );
       }
       out.push({ t: "num", v: Number(n[0]), s: i, e: i + n[0].length });
       i += n[0].length;
@@ -88,12 +111,17 @@ const BINARY_PREC: Record<string, number> = {
  * @throws {EquationSyntaxError} on malformed input
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseExpression } from "./expression.ts";
  * import { show } from "./ast.ts";
- * console.assert(show(parseExpression("-x**2 + 1")) === "-(x ** 2) + 1");
+ * assert.ok(show(parseExpression("-x**2 + 1")) === "-(x ** 2) + 1");
  * ```
  */
-export function parseExpression(source: string, start = 0, end: number = source.length): Expr {
+export function parseExpression(
+  source: string,
+  start = 0,
+  end: number = source.length,
+): Expr {
   const toks = tokenize(source, start, end);
   let p = 0;
   const peek = () => toks[p];
@@ -103,7 +131,9 @@ export function parseExpression(source: string, start = 0, end: number = source.
     const t = peek();
     if (t.v !== v || (t.t !== "op" && t.t !== "id")) {
       throw new EquationSyntaxError(
-        t.t === "end" ? `expected '${v}' but the expression ended` : `expected '${v}' but found '${t.v}'`,
+        t.t === "end"
+          ? `expected '${v}' but the expression ended`
+          : `expected '${v}' but found '${t.v}'`,
         source,
         t.s,
       );
@@ -112,7 +142,8 @@ export function parseExpression(source: string, start = 0, end: number = source.
   }
 
   function isBinary(t: Token): boolean {
-    return (t.t === "op" && t.v in BINARY_PREC) || (t.t === "id" && (t.v === "and" || t.v === "or"));
+    return (t.t === "op" && t.v in BINARY_PREC) ||
+      (t.t === "id" && (t.v === "and" || t.v === "or"));
   }
 
   function parse(minPrec: number): Expr {
@@ -127,9 +158,20 @@ export function parseExpression(source: string, start = 0, end: number = source.
       const right = t.v === "**" ? unaryOperand() : parse(prec + 1);
       // chained comparisons (a < b < c) are not supported: be explicit
       if (prec === 4 && left.kind === "binary" && BINARY_PREC[left.op] === 4) {
-        throw new EquationSyntaxError("chained comparisons are not supported; use 'and'", source, t.s);
+        throw new EquationSyntaxError(
+          "chained comparisons are not supported; use 'and'",
+          source,
+          t.s,
+        );
       }
-      left = { kind: "binary", op: t.v as BinaryOp, left, right, start: left.start, end: right.end };
+      left = {
+        kind: "binary",
+        op: t.v as BinaryOp,
+        left,
+        right,
+        start: left.start,
+        end: right.end,
+      };
     }
     return left;
   }
@@ -140,13 +182,26 @@ export function parseExpression(source: string, start = 0, end: number = source.
     if (t.t === "op" && (t.v === "-" || t.v === "+")) {
       next();
       const arg = unaryOperand();
-      return { kind: "unary", op: t.v as "-" | "+", arg, start: t.s, end: arg.end };
+      return {
+        kind: "unary",
+        op: t.v as "-" | "+",
+        arg,
+        start: t.s,
+        end: arg.end,
+      };
     }
     const base = primary();
     if (peek().t === "op" && peek().v === "**") {
       next();
       const exp = unaryOperand();
-      return { kind: "binary", op: "**", left: base, right: exp, start: base.start, end: exp.end };
+      return {
+        kind: "binary",
+        op: "**",
+        left: base,
+        right: exp,
+        start: base.start,
+        end: exp.end,
+      };
     }
     return base;
   }
@@ -161,7 +216,13 @@ export function parseExpression(source: string, start = 0, end: number = source.
     if (t.t === "op" && (t.v === "-" || t.v === "+")) {
       next();
       const arg = parse(7); // binds tighter than * but looser than **
-      return { kind: "unary", op: t.v as "-" | "+", arg, start: t.s, end: arg.end };
+      return {
+        kind: "unary",
+        op: t.v as "-" | "+",
+        arg,
+        start: t.s,
+        end: arg.end,
+      };
     }
     return primary();
   }
@@ -173,8 +234,15 @@ export function parseExpression(source: string, start = 0, end: number = source.
       if (t.v === "and" || t.v === "or") {
         throw new EquationSyntaxError(`unexpected '${t.v}'`, source, t.s);
       }
-      if (t.v === "True" || t.v === "False" || t.v === "true" || t.v === "false") {
-        return { kind: "bool", value: t.v[0] === "T" || t.v[0] === "t", start: t.s, end: t.e };
+      if (
+        t.v === "True" || t.v === "False" || t.v === "true" || t.v === "false"
+      ) {
+        return {
+          kind: "bool",
+          value: t.v[0] === "T" || t.v[0] === "t",
+          start: t.s,
+          end: t.e,
+        };
       }
       if (peek().t === "op" && peek().v === "(") {
         next();
@@ -199,15 +267,23 @@ export function parseExpression(source: string, start = 0, end: number = source.
       const close = expect(")");
       return { ...inner, start: t.s, end: close.e } as Expr;
     }
-    if (t.t === "end") throw new EquationSyntaxError("expression is incomplete", source, t.s);
+    if (t.t === "end") {
+      throw new EquationSyntaxError("expression is incomplete", source, t.s);
+    }
     throw new EquationSyntaxError(`unexpected '${t.v}'`, source, t.s);
   }
 
-  if (peek().t === "end") throw new EquationSyntaxError("empty expression", source, start);
+  if (peek().t === "end") {
+    throw new EquationSyntaxError("empty expression", source, start);
+  }
   const e = parse(0);
   const rest = peek();
   if (rest.t !== "end") {
-    throw new EquationSyntaxError(`unexpected '${rest.v}' after the expression`, source, rest.s);
+    throw new EquationSyntaxError(
+      `unexpected '${rest.v}' after the expression`,
+      source,
+      rest.s,
+    );
   }
   return e;
 }

@@ -21,12 +21,19 @@ export interface FunctionInfo {
 }
 
 const dimless = (fname: string) => (a: Dimension[]) =>
-  a.every((d) => d.isDimensionless) ? Dimension.NONE : `${fname}() needs a dimensionless argument`;
+  a.every((d) => d.isDimensionless)
+    ? Dimension.NONE
+    : `${fname}() needs a dimensionless argument`;
 const same = (fname: string) => (a: Dimension[]) =>
-  a.every((d) => d.equals(a[0])) ? a[0] : `${fname}() needs arguments of the same dimension`;
+  a.every((d) => d.equals(a[0]))
+    ? a[0]
+    : `${fname}() needs arguments of the same dimension`;
 
 /** The function table. */
-export const FUNCTIONS: ReadonlyMap<string, FunctionInfo> = new Map<string, FunctionInfo>([
+export const FUNCTIONS: ReadonlyMap<string, FunctionInfo> = new Map<
+  string,
+  FunctionInfo
+>([
   ["exp", { nargs: [1], dims: dimless("exp") }],
   ["expm1", { nargs: [1], dims: dimless("expm1") }],
   ["log", { nargs: [1], dims: dimless("log") }],
@@ -55,7 +62,9 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionInfo> = new Map<string, Func
     {
       nargs: [2],
       dims: (a) =>
-        a[0].equals(a[1]) ? Dimension.NONE : "timestep() needs two arguments of the same dimension",
+        a[0].equals(a[1])
+          ? Dimension.NONE
+          : "timestep() needs two arguments of the same dimension",
       integer: true,
     },
   ],

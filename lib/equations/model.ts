@@ -146,11 +146,25 @@ export class Scope {
     if (v) return v;
     if (name in RESERVED) {
       const [d, type] = RESERVED[name];
-      return this.#add({ name, kind: "reserved", dim: d, type, flags: [], offset: -1 });
+      return this.#add({
+        name,
+        kind: "reserved",
+        dim: d,
+        type,
+        flags: [],
+        offset: -1,
+      });
     }
     if (name === "xi" || name.startsWith("xi_")) {
       if (!this.noise.includes(name)) this.noise.push(name);
-      return this.#add({ name, kind: "reserved", dim: XI_DIM, type: "float", flags: [], offset: -1 });
+      return this.#add({
+        name,
+        kind: "reserved",
+        dim: XI_DIM,
+        type: "float",
+        flags: [],
+        offset: -1,
+      });
     }
     if (Object.hasOwn(this.namespace, name)) {
       const raw = this.namespace[name];
@@ -163,29 +177,66 @@ export class Scope {
         const q = parseQuantity(raw);
         value = q.value;
         d = q.dim;
-      } else if (raw && typeof raw === "object" && typeof raw.value === "number") {
+      } else if (
+        raw && typeof raw === "object" && typeof raw.value === "number"
+      ) {
         value = raw.value;
         d = raw.dim;
       } else {
-        throw new TypeError(`namespace value of '${name}' must be a number, a string with units or a quantity, got ${String(raw)}`);
+        throw new TypeError(
+          `namespace value of '${name}' must be a number, a string with units or a quantity, got ${
+            String(raw)
+          }`,
+        );
       }
       if (!Number.isFinite(value)) {
-        throw new RangeError(`namespace constant '${name}' must be finite, got ${value}`);
+        throw new RangeError(
+          `namespace constant '${name}' must be finite, got ${value}`,
+        );
       }
       this.usedConstants.set(name, value);
-      const info = this.#add({ name, kind: "constant", dim: d ?? Dimension.NONE, type: "float", flags: [], value, offset: -1 });
+      const info = this.#add({
+        name,
+        kind: "constant",
+        dim: d ?? Dimension.NONE,
+        type: "float",
+        flags: [],
+        value,
+        offset: -1,
+      });
       if (d === null) this.unknown.add(name);
       return info;
     }
     const u = lookupUnit(name);
-    if (u) return this.#add({ name, kind: "unit", dim: u.dim, type: "float", flags: [], value: u.scale, offset: -1 });
+    if (u) {
+      return this.#add({
+        name,
+        kind: "unit",
+        dim: u.dim,
+        type: "float",
+        flags: [],
+        value: u.scale,
+        offset: -1,
+      });
+    }
     if (FUNCTIONS.has(name)) {
-      throw new EquationSyntaxError(`'${name}' is a function; call it as ${name}(...)`, this.source, offset);
+      throw new EquationSyntaxError(
+        `'${name}' is a function; call it as ${name}(...)`,
+        this.source,
+        offset,
+      );
     }
     // anything else is an input variable (used, not defined): dimension inferred
     this.inputOrder.push(name);
     this.unknown.add(name);
-    return this.#add({ name, kind: "input", dim: Dimension.NONE, type: "float", flags: [], offset });
+    return this.#add({
+      name,
+      kind: "input",
+      dim: Dimension.NONE,
+      type: "float",
+      flags: [],
+      offset,
+    });
   }
 
   #add(v: VariableInfo): VariableInfo {
@@ -232,7 +283,13 @@ export class DimChecker {
       case "unary": {
         const d = this.dimOf(e.arg);
         if (e.op === "not") {
-          if (d && !d.isDimensionless) throw this.#err("'not' needs a boolean (dimensionless) operand", e, d);
+          if (d && !d.isDimensionless) {
+            throw this.#err(
+              "'not' needs a boolean (dimensionless) operand",
+              e,
+              d,
+            );
+          }
           return Dimension.NONE;
         }
         return d;
@@ -248,14 +305,18 @@ export class DimChecker {
     const f = FUNCTIONS.get(e.fn);
     if (!f) {
       throw new EquationSyntaxError(
-        `unknown function '${e.fn}' (known: ${[...FUNCTIONS.keys()].join(", ")})`,
+        `unknown function '${e.fn}' (known: ${
+          [...FUNCTIONS.keys()].join(", ")
+        })`,
         this.source,
         e.start,
       );
     }
     if (!f.nargs.includes(e.args.length)) {
       throw new EquationSyntaxError(
-        `${e.fn}() takes ${f.nargs.join(" or ")} argument(s), got ${e.args.length}`,
+        `${e.fn}() takes ${
+          f.nargs.join(" or ")
+        } argument(s), got ${e.args.length}`,
         this.source,
         e.start,
       );
@@ -264,10 +325,17 @@ export class DimChecker {
       // infer unknowns from the known arguments
       const ds = e.args.map((a) => this.dimOf(a));
       const known = ds.find((d) => d !== null);
-      if (known) e.args.forEach((a, k) => ds[k] === null && this.constrain(a, known));
+      if (known) {
+        e.args.forEach((a, k) => ds[k] === null && this.constrain(a, known));
+      }
     }
-    if (e.fn === "exp" || e.fn === "log" || e.fn.startsWith("arc") || /^(sin|cos|tan)h?$/.test(e.fn)) {
-      for (const a of e.args) if (this.dimOf(a) === null) this.constrain(a, Dimension.NONE);
+    if (
+      e.fn === "exp" || e.fn === "log" || e.fn.startsWith("arc") ||
+      /^(sin|cos|tan)h?$/.test(e.fn)
+    ) {
+      for (const a of e.args) {
+        if (this.dimOf(a) === null) this.constrain(a, Dimension.NONE);
+      }
     }
     const ds = e.args.map((a) => this.dimOf(a));
     if (ds.some((d) => d === null)) return null;
@@ -278,8 +346,11 @@ export class DimChecker {
 
   #binary(e: Expr & { kind: "binary" }): Dimension | null {
     const op = e.op;
-    if (op === "+" || op === "-" || op === "%" || op === "<" || op === "<=" || op === ">" || op === ">=" ||
-      op === "==" || op === "!=") {
+    if (
+      op === "+" || op === "-" || op === "%" || op === "<" || op === "<=" ||
+      op === ">" || op === ">=" ||
+      op === "==" || op === "!="
+    ) {
       let l = this.dimOf(e.left);
       let r = this.dimOf(e.right);
       if (l && !r) {
@@ -293,16 +364,31 @@ export class DimChecker {
       const cmp = op !== "+" && op !== "-" && op !== "%";
       const zero = (x: Expr) => x.kind === "num" && x.value === 0;
       if (!l.equals(r) && !(cmp && (zero(e.left) || zero(e.right)))) {
-        const verb = op === "+" ? "add" : op === "-" ? "subtract" : cmp ? `compare (${op})` : "take the modulo of";
-        throw this.#err(`cannot ${verb} quantities of different dimensions`, e, l, r);
+        const verb = op === "+"
+          ? "add"
+          : op === "-"
+          ? "subtract"
+          : cmp
+          ? `compare (${op})`
+          : "take the modulo of";
+        throw this.#err(
+          `cannot ${verb} quantities of different dimensions`,
+          e,
+          l,
+          r,
+        );
       }
       return cmp ? Dimension.NONE : l;
     }
     if (op === "and" || op === "or") {
       const l = this.dimOf(e.left);
       const r = this.dimOf(e.right);
-      if (l && !l.isDimensionless) throw this.#err(`'${op}' needs boolean operands`, e.left, l);
-      if (r && !r.isDimensionless) throw this.#err(`'${op}' needs boolean operands`, e.right, r);
+      if (l && !l.isDimensionless) {
+        throw this.#err(`'${op}' needs boolean operands`, e.left, l);
+      }
+      if (r && !r.isDimensionless) {
+        throw this.#err(`'${op}' needs boolean operands`, e.right, r);
+      }
       return Dimension.NONE;
     }
     if (op === "**") {
@@ -310,12 +396,22 @@ export class DimChecker {
       const x = this.dimOf(e.right);
       if (x === null) this.constrain(e.right, Dimension.NONE);
       const x2 = this.dimOf(e.right);
-      if (x2 && !x2.isDimensionless) throw this.#err("the exponent of '**' must be dimensionless", e.right, x2);
+      if (x2 && !x2.isDimensionless) {
+        throw this.#err(
+          "the exponent of '**' must be dimensionless",
+          e.right,
+          x2,
+        );
+      }
       if (b === null) return null;
       if (b.isDimensionless) return Dimension.NONE;
       const p = this.constantValue(e.right);
       if (p === null) {
-        throw this.#err("a quantity with units can only be raised to a constant power", e.right, b);
+        throw this.#err(
+          "a quantity with units can only be raised to a constant power",
+          e.right,
+          b,
+        );
       }
       return b.pow(p);
     }
@@ -334,7 +430,10 @@ export class DimChecker {
         return e.value;
       case "name": {
         const v = this.scope.vars.get(e.name);
-        return v && (v.kind === "constant" || v.kind === "unit") && v.value !== undefined ? v.value : null;
+        return v && (v.kind === "constant" || v.kind === "unit") &&
+            v.value !== undefined
+          ? v.value
+          : null;
       }
       case "unary": {
         const a = this.constantValue(e.arg);
@@ -399,7 +498,9 @@ export class DimChecker {
         }
         if (op === "**") {
           const p = this.constantValue(e.right);
-          if (p !== null && p !== 0 && this.dimOf(e.left) === null) this.constrain(e.left, target.pow(1 / p));
+          if (p !== null && p !== 0 && this.dimOf(e.left) === null) {
+            this.constrain(e.left, target.pow(1 / p));
+          }
         }
         return;
       }
@@ -416,7 +517,12 @@ export class DimChecker {
       d = this.dimOf(e);
     }
     if (d && !d.equals(target) && this.strict) {
-      throw this.#err(`${what} has dimension ${d}, expected ${target}`, e, d, target);
+      throw this.#err(
+        `${what} has dimension ${d}, expected ${target}`,
+        e,
+        d,
+        target,
+      );
     }
     return d;
   }
@@ -449,7 +555,9 @@ export function parseStatements(source: string): Statement[] {
     const chunk = m[0];
     if (chunk.trim() === "") continue;
     const base = m.index;
-    const s = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\+=|-=|\*=|\/=|=)(?!=)/.exec(chunk);
+    const s = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\+=|-=|\*=|\/=|=)(?!=)/.exec(
+      chunk,
+    );
     if (!s) {
       throw new EquationSyntaxError(
         "expected a statement 'variable = expression' (or +=, -=, *=, /=)",
@@ -477,32 +585,46 @@ export function parseStatements(source: string): Statement[] {
  * @throws {DimensionMismatchError} inconsistent dimensions (with line/column)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeModel } from "./model.ts";
  * const m = describeModel("dv/dt = (El - v + R*I)/tau : volt", {
  *   namespace: { El: "-70 mV", R: "100 Mohm", tau: "10 ms" },
  * });
- * console.assert(m.inputs[0] === "I" && m.variables.get("I")!.dim.toString() === "amp");
+ * assert.ok(m.inputs[0] === "I" && m.variables.get("I")!.dim.toString() === "amp");
  * ```
  */
-export function describeModel(source: string, options: DescribeOptions = {}): ModelDescription {
+export function describeModel(
+  source: string,
+  options: DescribeOptions = {},
+): ModelDescription {
   const defs = parseEquations(source);
   const scope = new Scope(source, options.namespace ?? {});
   const states: string[] = [];
   const subs: string[] = [];
   const params: string[] = [];
-  if (defs.length === 0) throw new EquationSyntaxError("the model defines no variables", source, 0);
+  if (defs.length === 0) {
+    throw new EquationSyntaxError("the model defines no variables", source, 0);
+  }
 
   for (const d of defs) {
     const nameProblem = checkName(d.name);
-    if (nameProblem) throw new EquationSyntaxError(nameProblem, source, d.start);
+    if (nameProblem) {
+      throw new EquationSyntaxError(nameProblem, source, d.start);
+    }
     if (scope.vars.has(d.name)) {
-      throw new EquationSyntaxError(`'${d.name}' is defined more than once`, source, d.start);
+      throw new EquationSyntaxError(
+        `'${d.name}' is defined more than once`,
+        source,
+        d.start,
+      );
     }
     const allowed = ALLOWED_FLAGS[d.kind];
     d.flags.forEach((f) => {
       if (!allowed.includes(f)) {
         throw new EquationSyntaxError(
-          `unknown flag '${f}' for a ${d.kind === "differential" ? "differential equation" : d.kind} ` +
+          `unknown flag '${f}' for a ${
+            d.kind === "differential" ? "differential equation" : d.kind
+          } ` +
             `(allowed: ${allowed.map((a) => `'${a}'`).join(", ")})`,
           source,
           d.flagsStart,
@@ -515,13 +637,23 @@ export function describeModel(source: string, options: DescribeOptions = {}): Mo
       type = d.unit;
       unit = { value: 1, dim: Dimension.NONE };
       if (d.kind === "differential") {
-        throw new EquationSyntaxError(`a differential equation must be of type float, not ${d.unit}`, source, d.unitStart);
+        throw new EquationSyntaxError(
+          `a differential equation must be of type float, not ${d.unit}`,
+          source,
+          d.unitStart,
+        );
       }
     } else {
       try {
-        unit = d.unit === "1" ? { value: 1, dim: Dimension.NONE } : parseQuantity(d.unit);
+        unit = d.unit === "1"
+          ? { value: 1, dim: Dimension.NONE }
+          : parseQuantity(d.unit);
       } catch (e) {
-        throw new EquationSyntaxError(`invalid unit '${d.unit}': ${(e as Error).message}`, source, d.unitStart);
+        throw new EquationSyntaxError(
+          `invalid unit '${d.unit}': ${(e as Error).message}`,
+          source,
+          d.unitStart,
+        );
       }
       if (Math.abs(unit.value - 1) > 1e-12) {
         throw new EquationSyntaxError(
@@ -531,27 +663,61 @@ export function describeModel(source: string, options: DescribeOptions = {}): Mo
         );
       }
     }
-    const kind: VariableKind = d.kind === "differential" ? "state" : d.kind === "subexpression" ? "subexpression" : "parameter";
-    scope.vars.set(d.name, { name: d.name, kind, dim: unit.dim, type, flags: d.flags, expr: d.expr, offset: d.start });
-    (kind === "state" ? states : kind === "subexpression" ? subs : params).push(d.name);
+    const kind: VariableKind = d.kind === "differential"
+      ? "state"
+      : d.kind === "subexpression"
+      ? "subexpression"
+      : "parameter";
+    scope.vars.set(d.name, {
+      name: d.name,
+      kind,
+      dim: unit.dim,
+      type,
+      flags: d.flags,
+      expr: d.expr,
+      offset: d.start,
+    });
+    (kind === "state" ? states : kind === "subexpression" ? subs : params).push(
+      d.name,
+    );
   }
   for (const t of options.targets ?? []) {
     const v = scope.vars.get(t);
-    if (!v) throw new ReferenceError(`target variable '${t}' is not defined in the model`);
+    if (!v) {
+      throw new ReferenceError(
+        `target variable '${t}' is not defined in the model`,
+      );
+    }
     const tn = `${t}_target`;
     if (!scope.vars.has(tn)) {
-      scope.vars.set(tn, { name: tn, kind: "target", dim: v.dim, type: "float", flags: [], offset: -1 });
+      scope.vars.set(tn, {
+        name: tn,
+        kind: "target",
+        dim: v.dim,
+        type: "float",
+        flags: [],
+        offset: -1,
+      });
     }
   }
   // explicit input units
   for (const [name, u] of Object.entries(options.inputUnits ?? {})) {
     const existing = scope.vars.get(name);
     if (existing && existing.kind !== "input") {
-      throw new TypeError(`inputUnits names '${name}', which is a ${existing.kind} of the model, not an input`);
+      throw new TypeError(
+        `inputUnits names '${name}', which is a ${existing.kind} of the model, not an input`,
+      );
     }
     const q = parseQuantity(u);
     scope.inputOrder.includes(name) || scope.inputOrder.push(name);
-    scope.vars.set(name, { name, kind: "input", dim: q.dim, type: "float", flags: [], offset: -1 });
+    scope.vars.set(name, {
+      name,
+      kind: "input",
+      dim: q.dim,
+      type: "float",
+      flags: [],
+      offset: -1,
+    });
   }
 
   const subOrder = sortSubexpressions(scope, subs, source);
@@ -561,8 +727,13 @@ export function describeModel(source: string, options: DescribeOptions = {}): Mo
     for (const d of defs) {
       if (!d.expr) continue;
       const v = scope.vars.get(d.name)!;
-      if (d.kind === "differential") checker.expect(d.expr, v.dim.div(second), `the right-hand side of d${d.name}/dt`);
-      else checker.expect(d.expr, v.dim, `the expression of '${d.name}'`);
+      if (d.kind === "differential") {
+        checker.expect(
+          d.expr,
+          v.dim.div(second),
+          `the right-hand side of d${d.name}/dt`,
+        );
+      } else checker.expect(d.expr, v.dim, `the expression of '${d.name}'`);
     }
   };
   // inference passes until nothing new is learned, then a strict pass
@@ -597,19 +768,29 @@ export function describeModel(source: string, options: DescribeOptions = {}): Mo
 }
 
 /** Throws a clear error for names whose dimension could not be inferred. */
-export function reportUnknown(scope: Scope, source: string, options: DescribeOptions): void {
+export function reportUnknown(
+  scope: Scope,
+  source: string,
+  options: DescribeOptions,
+): void {
   for (const n of scope.unknown) {
     const v = scope.vars.get(n)!;
     if (v.kind === "input") {
       throw new DimensionMismatchError(
         `cannot infer the dimension of the input '${n}' from the equations; ` +
           `state it with inputUnits: { ${n}: "amp" } (or the right unit)` +
-          (v.offset >= 0 ? ` (first used at line ${lineOf(source, v.offset)})` : ""),
+          (v.offset >= 0
+            ? ` (first used at line ${lineOf(source, v.offset)})`
+            : ""),
       );
     }
     throw new DimensionMismatchError(
-      `cannot infer the dimension of the constant '${n}' = ${options.namespace?.[n]}; ` +
-        `give it with units, e.g. namespace: { ${n}: "${options.namespace?.[n]} mV" }`,
+      `cannot infer the dimension of the constant '${n}' = ${
+        options.namespace?.[n]
+      }; ` +
+        `give it with units, e.g. namespace: { ${n}: "${
+          options.namespace?.[n]
+        } mV" }`,
     );
   }
 }
@@ -620,24 +801,45 @@ function lineOf(source: string, offset: number): number {
 
 function checkName(n: string): string | null {
   if (n.startsWith("_")) return `variable names may not start with '_': '${n}'`;
-  if (PY_KEYWORDS.has(n)) return `'${n}' is a keyword and cannot be a variable name`;
-  if (n in RESERVED || n === "xi" || n.startsWith("xi_") || n === "refractory" || n === "refractory_until") {
+  if (PY_KEYWORDS.has(n)) {
+    return `'${n}' is a keyword and cannot be a variable name`;
+  }
+  if (
+    n in RESERVED || n === "xi" || n.startsWith("xi_") || n === "refractory" ||
+    n === "refractory_until"
+  ) {
     return `'${n}' is a reserved name`;
   }
-  if (FUNCTIONS.has(n)) return `'${n}' is the name of a function and cannot be a variable name`;
-  if (lookupUnit(n)) return `'${n}' is the name of a unit and cannot be a variable name`;
-  if (n.endsWith("_pre") || n.endsWith("_post")) return `names ending in _pre/_post are not allowed: '${n}'`;
+  if (FUNCTIONS.has(n)) {
+    return `'${n}' is the name of a function and cannot be a variable name`;
+  }
+  if (lookupUnit(n)) {
+    return `'${n}' is the name of a unit and cannot be a variable name`;
+  }
+  if (n.endsWith("_pre") || n.endsWith("_post")) {
+    return `names ending in _pre/_post are not allowed: '${n}'`;
+  }
   return null;
 }
 
 /** Topological order of subexpressions (a subexpression may use earlier ones). */
-function sortSubexpressions(scope: Scope, subs: string[], source: string): string[] {
+function sortSubexpressions(
+  scope: Scope,
+  subs: string[],
+  source: string,
+): string[] {
   const order: string[] = [];
   const state = new Map<string, number>();
   const visit = (n: string, from: number) => {
     const s = state.get(n) ?? 0;
     if (s === 2) return;
-    if (s === 1) throw new EquationSyntaxError(`circular definition involving subexpression '${n}'`, source, from);
+    if (s === 1) {
+      throw new EquationSyntaxError(
+        `circular definition involving subexpression '${n}'`,
+        source,
+        from,
+      );
+    }
     state.set(n, 1);
     const v = scope.vars.get(n)!;
     for (const id of identifiers(v.expr!)) {
@@ -675,7 +877,9 @@ export function checkExtraExpression(
     const v = scope.resolve(id, findOffset(text, id));
     if (!before && v.kind === "input") {
       throw new EquationSyntaxError(
-        `unknown name '${id}' in the ${what}${suggest(id, [...model.variables.keys()])}`,
+        `unknown name '${id}' in the ${what}${
+          suggest(id, [...model.variables.keys()])
+        }`,
         text,
         findOffset(text, id),
       );
@@ -683,7 +887,9 @@ export function checkExtraExpression(
   }
   const d = checker.dimOf(expr);
   if (d === null) {
-    reportUnknown(scope, text, { namespace: extraNamespace as Record<string, NamespaceValue> });
+    reportUnknown(scope, text, {
+      namespace: extraNamespace as Record<string, NamespaceValue>,
+    });
   }
   return { expr, dim: d ?? Dimension.NONE, scope };
 }
@@ -710,15 +916,24 @@ export function suggest(name: string, candidates: string[]): string {
       best = c;
     }
   }
-  return bestD <= Math.max(1, Math.floor(name.length / 3)) ? `; did you mean '${best}'?` : "";
+  return bestD <= Math.max(1, Math.floor(name.length / 3))
+    ? `; did you mean '${best}'?`
+    : "";
 }
 
 function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  const dp = Array.from(
+    { length: a.length + 1 },
+    (_, i) => [i, ...new Array(b.length).fill(0)],
+  );
   for (let j = 1; j <= b.length; j++) dp[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      dp[i][j] = Math.min(
+        dp[i - 1][j] + 1,
+        dp[i][j - 1] + 1,
+        dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
   }
   return dp[a.length][b.length];

@@ -8,7 +8,8 @@
  */
 import { bin, call, type Expr, num, unary } from "./ast.ts";
 
-const isNum = (e: Expr, v?: number): boolean => e.kind === "num" && (v === undefined || e.value === v);
+const isNum = (e: Expr, v?: number): boolean =>
+  e.kind === "num" && (v === undefined || e.value === v);
 
 /** Algebraic simplification: constant folding and neutral elements. */
 export function simplify(e: Expr): Expr {
@@ -28,22 +29,37 @@ export function simplify(e: Expr): Expr {
       const l = simplify(e.left);
       const r = simplify(e.right);
       const op = e.op;
-      if (l.kind === "num" && r.kind === "num" && ["+", "-", "*", "/", "**"].includes(op)) {
+      if (
+        l.kind === "num" && r.kind === "num" &&
+        ["+", "-", "*", "/", "**"].includes(op)
+      ) {
         const a = l.value;
         const b = r.value;
-        const v = op === "+" ? a + b : op === "-" ? a - b : op === "*" ? a * b : op === "/" ? a / b : a ** b;
+        const v = op === "+"
+          ? a + b
+          : op === "-"
+          ? a - b
+          : op === "*"
+          ? a * b
+          : op === "/"
+          ? a / b
+          : a ** b;
         if (Number.isFinite(v)) return num(v);
       }
       switch (op) {
         case "+":
           if (isNum(l, 0)) return r;
           if (isNum(r, 0)) return l;
-          if (r.kind === "unary" && r.op === "-") return simplify(bin("-", l, r.arg));
+          if (r.kind === "unary" && r.op === "-") {
+            return simplify(bin("-", l, r.arg));
+          }
           break;
         case "-":
           if (isNum(r, 0)) return l;
           if (isNum(l, 0)) return simplify(unary("-", r));
-          if (r.kind === "unary" && r.op === "-") return simplify(bin("+", l, r.arg));
+          if (r.kind === "unary" && r.op === "-") {
+            return simplify(bin("+", l, r.arg));
+          }
           break;
         case "*":
           if (isNum(l, 0) || isNum(r, 0)) return num(0);
@@ -51,13 +67,19 @@ export function simplify(e: Expr): Expr {
           if (isNum(r, 1)) return l;
           if (isNum(l, -1)) return simplify(unary("-", r));
           if (isNum(r, -1)) return simplify(unary("-", l));
-          if (l.kind === "unary" && l.op === "-") return simplify(unary("-", bin("*", l.arg, r)));
-          if (r.kind === "unary" && r.op === "-") return simplify(unary("-", bin("*", l, r.arg)));
+          if (l.kind === "unary" && l.op === "-") {
+            return simplify(unary("-", bin("*", l.arg, r)));
+          }
+          if (r.kind === "unary" && r.op === "-") {
+            return simplify(unary("-", bin("*", l, r.arg)));
+          }
           break;
         case "/":
           if (isNum(l, 0)) return num(0);
           if (isNum(r, 1)) return l;
-          if (l.kind === "unary" && l.op === "-") return simplify(unary("-", bin("/", l.arg, r)));
+          if (l.kind === "unary" && l.op === "-") {
+            return simplify(unary("-", bin("/", l.arg, r)));
+          }
           break;
         case "**":
           if (isNum(r, 1)) return l;
@@ -92,13 +114,18 @@ export interface DerivativeOptions {
  * @throws {TypeError} for functions without a derivative rule
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { derivative } from "./symbolic.ts";
  * import { parseExpression } from "./expression.ts";
  * import { show } from "./ast.ts";
- * console.assert(show(derivative(parseExpression("a*x**2 + b*x"), "x")) === "a * (2 * x) + b");
+ * assert.ok(show(derivative(parseExpression("a*x**2 + b*x"), "x")) === "a * (2 * x) + b");
  * ```
  */
-export function derivative(e: Expr, x: string, options: DerivativeOptions = {}): Expr {
+export function derivative(
+  e: Expr,
+  x: string,
+  options: DerivativeOptions = {},
+): Expr {
   return simplify(d(e, x, options));
 }
 
@@ -126,17 +153,33 @@ function d(e: Expr, x: string, o: DerivativeOptions): Expr {
           const du = d(u, x, o);
           const dv = simplify(d(v, x, o));
           if (isNum(dv, 0)) return bin("/", du, v);
-          return bin("/", bin("-", bin("*", du, v), bin("*", u, dv)), bin("**", v, num(2)));
+          return bin(
+            "/",
+            bin("-", bin("*", du, v), bin("*", u, dv)),
+            bin("**", v, num(2)),
+          );
         }
         case "**": {
           const dv = simplify(d(v, x, o));
           const du = d(u, x, o);
           if (isNum(dv, 0)) {
             // d(u^c) = c u^(c-1) du
-            return bin("*", bin("*", v, bin("**", u, simplify(bin("-", v, num(1))))), du);
+            return bin(
+              "*",
+              bin("*", v, bin("**", u, simplify(bin("-", v, num(1))))),
+              du,
+            );
           }
           // d(u^v) = u^v (dv log u + v du / u)
-          return bin("*", e, bin("+", bin("*", dv, call("log", u)), bin("/", bin("*", v, du), u)));
+          return bin(
+            "*",
+            e,
+            bin(
+              "+",
+              bin("*", dv, call("log", u)),
+              bin("/", bin("*", v, du), u),
+            ),
+          );
         }
         default:
           // comparisons, and/or, //, %: piecewise constant
@@ -175,13 +218,28 @@ function d(e: Expr, x: string, o: DerivativeOptions): Expr {
         case "arctan":
           return bin("/", da(), bin("+", num(1), bin("**", a, num(2))));
         case "arcsin":
-          return bin("/", da(), call("sqrt", bin("-", num(1), bin("**", a, num(2)))));
+          return bin(
+            "/",
+            da(),
+            call("sqrt", bin("-", num(1), bin("**", a, num(2)))),
+          );
         case "arccos":
-          return unary("-", bin("/", da(), call("sqrt", bin("-", num(1), bin("**", a, num(2))))));
+          return unary(
+            "-",
+            bin(
+              "/",
+              da(),
+              call("sqrt", bin("-", num(1), bin("**", a, num(2)))),
+            ),
+          );
         case "abs":
           return bin("*", call("sign", a), da());
         case "clip": {
-          const inside = bin("and", bin(">", a, e.args[1]), bin("<", a, e.args[2]));
+          const inside = bin(
+            "and",
+            bin(">", a, e.args[1]),
+            bin("<", a, e.args[2]),
+          );
           return bin("*", call("int", inside), da());
         }
         case "int":
@@ -204,7 +262,11 @@ function d(e: Expr, x: string, o: DerivativeOptions): Expr {
  * True if `e` references `x`. With `outsideCallsOnly`, references inside
  * function-call arguments are ignored.
  */
-export function dependsOn(e: Expr, x: string | ReadonlySet<string>, outsideCallsOnly = false): boolean {
+export function dependsOn(
+  e: Expr,
+  x: string | ReadonlySet<string>,
+  outsideCallsOnly = false,
+): boolean {
   const has = (n: string) => typeof x === "string" ? n === x : x.has(n);
   const walk = (n: Expr): boolean => {
     switch (n.kind) {
@@ -231,7 +293,11 @@ export function zeroOutsideCalls(e: Expr, x: string): Expr {
     case "unary":
       return { ...e, arg: zeroOutsideCalls(e.arg, x) };
     case "binary":
-      return { ...e, left: zeroOutsideCalls(e.left, x), right: zeroOutsideCalls(e.right, x) };
+      return {
+        ...e,
+        left: zeroOutsideCalls(e.left, x),
+        right: zeroOutsideCalls(e.right, x),
+      };
     default:
       return e;
   }

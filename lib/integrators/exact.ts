@@ -9,7 +9,14 @@
  */
 import { bin, call, type Expr, name, unary } from "../equations/ast.ts";
 import { dependsOn, linearSplit, simplify } from "../equations/symbolic.ts";
-import { commit, type Integrator, isStochastic, NOT_REFRACTORY, type OdeSystem, type Stmt } from "./types.ts";
+import {
+  commit,
+  type Integrator,
+  isStochastic,
+  NOT_REFRACTORY,
+  type OdeSystem,
+  type Stmt,
+} from "./types.ts";
 import { UnsupportedEquationsError } from "./types.ts";
 
 function hasRandom(e: Expr): boolean {
@@ -29,18 +36,34 @@ function hasRandom(e: Expr): boolean {
 export const exact: Integrator = {
   name: "exact",
   integrate(sys: OdeSystem): Stmt[] {
-    if (isStochastic(sys)) throw new UnsupportedEquationsError("exact", "it does not support stochastic equations");
+    if (isStochastic(sys)) {
+      throw new UnsupportedEquationsError(
+        "exact",
+        "it does not support stochastic equations",
+      );
+    }
     const states = new Set(sys.states);
     const out: Stmt[] = [];
     for (const x of sys.states) {
       const f = sys.f.get(x)!;
-      if (hasRandom(f)) throw new UnsupportedEquationsError("exact", `the equation of '${x}' uses rand()/randn()`);
+      if (hasRandom(f)) {
+        throw new UnsupportedEquationsError(
+          "exact",
+          `the equation of '${x}' uses rand()/randn()`,
+        );
+      }
       const split = linearSplit(f, x);
       if (!split || dependsOn(split.A, states) || dependsOn(split.B, x)) {
-        throw new UnsupportedEquationsError("exact", `the equation of '${x}' is not linear`);
+        throw new UnsupportedEquationsError(
+          "exact",
+          `the equation of '${x}' is not linear`,
+        );
       }
       if (dependsOn(split.A, "t") || dependsOn(split.B, "t")) {
-        throw new UnsupportedEquationsError("exact", `the equation of '${x}' depends explicitly on time`);
+        throw new UnsupportedEquationsError(
+          "exact",
+          `the equation of '${x}' depends explicitly on time`,
+        );
       }
       const others = new Set([...states].filter((s) => s !== x));
       if (dependsOn(split.B, others)) {
@@ -49,10 +72,15 @@ export const exact: Integrator = {
           `the equation of '${x}' is coupled to other state variables (coupled linear systems are not supported)`,
         );
       }
-      const dtEff: Expr = sys.unlessRefractory.has(x) ? bin("*", name("dt"), NOT_REFRACTORY) : name("dt");
+      const dtEff: Expr = sys.unlessRefractory.has(x)
+        ? bin("*", name("dt"), NOT_REFRACTORY)
+        : name("dt");
       const { A, B } = split;
       if (A.kind === "num" && A.value === 0) {
-        out.push({ target: `_${x}`, expr: bin("+", name(x), bin("*", dtEff, B)) });
+        out.push({
+          target: `_${x}`,
+          expr: bin("+", name(x), bin("*", dtEff, B)),
+        });
       } else {
         const ba = simplify(bin("/", B, A));
         out.push({ target: `_BA_${x}`, expr: ba });
@@ -61,7 +89,11 @@ export const exact: Integrator = {
           expr: bin(
             "+",
             unary("-", name(`_BA_${x}`)),
-            bin("*", bin("+", name(`_BA_${x}`), name(x)), call("exp", bin("*", dtEff, A))),
+            bin(
+              "*",
+              bin("+", name(`_BA_${x}`), name(x)),
+              call("exp", bin("*", dtEff, A)),
+            ),
           ),
         });
       }

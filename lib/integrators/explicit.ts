@@ -27,10 +27,16 @@ const div = (a: Expr, b: Expr) => bin("/", a, b);
 
 /** `_xi_j = sqrt(dt) * randn()` for every noise symbol (Brian: `xi = dt**.5 * randn()`). */
 function noiseDraws(sys: OdeSystem): Stmt[] {
-  return sys.noise.map((xi) => ({ target: `_${xi}`, expr: mul(call("sqrt", dt), call("randn")) }));
+  return sys.noise.map((xi) => ({
+    target: `_${xi}`,
+    expr: mul(call("sqrt", dt), call("randn")),
+  }));
 }
 
-function stateMap(sys: OdeSystem, prefix: (x: string) => Expr): Map<string, Expr> {
+function stateMap(
+  sys: OdeSystem,
+  prefix: (x: string) => Expr,
+): Map<string, Expr> {
   return new Map(sys.states.map((x) => [x, prefix(x)]));
 }
 
@@ -64,7 +70,10 @@ export const euler: Integrator = {
 
 function deterministicOnly(method: string, sys: OdeSystem): void {
   if (isStochastic(sys)) {
-    throw new UnsupportedEquationsError(method, "it does not support stochastic equations (xi)");
+    throw new UnsupportedEquationsError(
+      method,
+      "it does not support stochastic equations (xi)",
+    );
   }
 }
 
@@ -74,10 +83,18 @@ export const rk2: Integrator = {
   integrate(sys: OdeSystem): Stmt[] {
     deterministicOnly("rk2", sys);
     const out: Stmt[] = [];
-    for (const x of sys.states) out.push({ target: `__k_${x}`, expr: mul(dt, effectiveF(sys, x)) });
-    const mid = stateMap(sys, (x) => add(name(x), div(name(`__k_${x}`), num(2))));
     for (const x of sys.states) {
-      out.push({ target: `_${x}`, expr: add(name(x), mul(dt, atStage(effectiveF(sys, x), 0.5, mid))) });
+      out.push({ target: `__k_${x}`, expr: mul(dt, effectiveF(sys, x)) });
+    }
+    const mid = stateMap(
+      sys,
+      (x) => add(name(x), div(name(`__k_${x}`), num(2))),
+    );
+    for (const x of sys.states) {
+      out.push({
+        target: `_${x}`,
+        expr: add(name(x), mul(dt, atStage(effectiveF(sys, x), 0.5, mid))),
+      });
     }
     return [...out, ...commit(sys.states)];
   },
@@ -90,22 +107,39 @@ export const rk4: Integrator = {
     deterministicOnly("rk4", sys);
     const out: Stmt[] = [];
     const k = (i: number, x: string) => name(`__k_${i}_${x}`);
-    for (const x of sys.states) out.push({ target: `__k_1_${x}`, expr: mul(dt, effectiveF(sys, x)) });
+    for (const x of sys.states) {
+      out.push({ target: `__k_1_${x}`, expr: mul(dt, effectiveF(sys, x)) });
+    }
     const s2 = stateMap(sys, (x) => add(name(x), div(k(1, x), num(2))));
     for (const x of sys.states) {
-      out.push({ target: `__k_2_${x}`, expr: mul(dt, atStage(effectiveF(sys, x), 0.5, s2)) });
+      out.push({
+        target: `__k_2_${x}`,
+        expr: mul(dt, atStage(effectiveF(sys, x), 0.5, s2)),
+      });
     }
     const s3 = stateMap(sys, (x) => add(name(x), div(k(2, x), num(2))));
     for (const x of sys.states) {
-      out.push({ target: `__k_3_${x}`, expr: mul(dt, atStage(effectiveF(sys, x), 0.5, s3)) });
+      out.push({
+        target: `__k_3_${x}`,
+        expr: mul(dt, atStage(effectiveF(sys, x), 0.5, s3)),
+      });
     }
     const s4 = stateMap(sys, (x) => add(name(x), k(3, x)));
     for (const x of sys.states) {
-      out.push({ target: `__k_4_${x}`, expr: mul(dt, atStage(effectiveF(sys, x), 1, s4)) });
+      out.push({
+        target: `__k_4_${x}`,
+        expr: mul(dt, atStage(effectiveF(sys, x), 1, s4)),
+      });
     }
     for (const x of sys.states) {
       const e = add(
-        add(add(add(div(k(1, x), num(6)), div(k(2, x), num(3))), div(k(3, x), num(3))), div(k(4, x), num(6))),
+        add(
+          add(
+            add(div(k(1, x), num(6)), div(k(2, x), num(3))),
+            div(k(3, x), num(3)),
+          ),
+          div(k(4, x), num(6)),
+        ),
         name(x),
       );
       out.push({ target: `_${x}`, expr: e });
@@ -122,14 +156,19 @@ export const heun: Integrator = {
   name: "heun",
   integrate(sys: OdeSystem): Stmt[] {
     const out = noiseDraws(sys);
-    const increments = new Map<string, Expr>(sys.states.map((x) => [x, mul(dt, effectiveF(sys, x))]));
+    const increments = new Map<string, Expr>(
+      sys.states.map((x) => [x, mul(dt, effectiveF(sys, x))]),
+    );
     for (const xi of sys.noise) {
       const dW = name(`_${xi}`);
       const support = new Map<string, Expr>();
       for (const x of sys.states) {
         const g = effectiveG(sys, x, xi);
         const tname = `__x_support_${x}_${xi}`;
-        out.push({ target: tname, expr: g ? add(name(x), mul(g, dW)) : name(x) });
+        out.push({
+          target: tname,
+          expr: g ? add(name(x), mul(g, dW)) : name(x),
+        });
         support.set(x, name(tname));
       }
       for (const x of sys.states) {
@@ -137,10 +176,15 @@ export const heun: Integrator = {
         if (!g) continue;
         const gs = `__g_support_${x}_${xi}`;
         out.push({ target: gs, expr: atStage(g, 1, support) });
-        increments.set(x, add(increments.get(x)!, mul(mul(num(0.5), dW), add(g, name(gs)))));
+        increments.set(
+          x,
+          add(increments.get(x)!, mul(mul(num(0.5), dW), add(g, name(gs)))),
+        );
       }
     }
-    for (const x of sys.states) out.push({ target: `_${x}`, expr: add(name(x), increments.get(x)!) });
+    for (const x of sys.states) {
+      out.push({ target: `_${x}`, expr: add(name(x), increments.get(x)!) });
+    }
     return [...out, ...commit(sys.states)];
   },
 };
@@ -155,14 +199,22 @@ export const milstein: Integrator = {
   integrate(sys: OdeSystem): Stmt[] {
     const out = noiseDraws(sys);
     const sq = call("sqrt", dt);
-    const increments = new Map<string, Expr>(sys.states.map((x) => [x, mul(dt, effectiveF(sys, x))]));
+    const increments = new Map<string, Expr>(
+      sys.states.map((x) => [x, mul(dt, effectiveF(sys, x))]),
+    );
     for (const xi of sys.noise) {
       const dW = name(`_${xi}`);
       const support = new Map<string, Expr>();
       for (const x of sys.states) {
         const g = effectiveG(sys, x, xi);
         const tname = `__x_support_${x}_${xi}`;
-        out.push({ target: tname, expr: add(add(name(x), mul(dt, effectiveF(sys, x))), g ? mul(sq, g) : num(0)) });
+        out.push({
+          target: tname,
+          expr: add(
+            add(name(x), mul(dt, effectiveF(sys, x))),
+            g ? mul(sq, g) : num(0),
+          ),
+        });
         support.set(x, name(tname));
       }
       for (const x of sys.states) {
@@ -175,10 +227,15 @@ export const milstein: Integrator = {
           target: kname,
           expr: div(mul(sub(name(gs), g), mul(dW, dW)), mul(num(2), sq)),
         });
-        increments.set(x, add(add(increments.get(x)!, mul(g, dW)), name(kname)));
+        increments.set(
+          x,
+          add(add(increments.get(x)!, mul(g, dW)), name(kname)),
+        );
       }
     }
-    for (const x of sys.states) out.push({ target: `_${x}`, expr: add(name(x), increments.get(x)!) });
+    for (const x of sys.states) {
+      out.push({ target: `_${x}`, expr: add(name(x), increments.get(x)!) });
+    }
     return [...out, ...commit(sys.states)];
   },
 };

@@ -9,7 +9,14 @@
 import { bin, call, type Expr, name, unary } from "../equations/ast.ts";
 import { linearSplit, simplify } from "../equations/symbolic.ts";
 import { show } from "../equations/ast.ts";
-import { commit, type Integrator, isStochastic, NOT_REFRACTORY, type OdeSystem, type Stmt } from "./types.ts";
+import {
+  commit,
+  type Integrator,
+  isStochastic,
+  NOT_REFRACTORY,
+  type OdeSystem,
+  type Stmt,
+} from "./types.ts";
 import { UnsupportedEquationsError } from "./types.ts";
 
 const isZero = (e: Expr) => e.kind === "num" && e.value === 0;
@@ -19,7 +26,10 @@ export const exponentialEuler: Integrator = {
   name: "exponential_euler",
   integrate(sys: OdeSystem): Stmt[] {
     if (isStochastic(sys)) {
-      throw new UnsupportedEquationsError("exponential_euler", "it does not support stochastic equations (xi)");
+      throw new UnsupportedEquationsError(
+        "exponential_euler",
+        "it does not support stochastic equations (xi)",
+      );
     }
     const out: Stmt[] = [];
     for (const x of sys.states) {
@@ -28,29 +38,42 @@ export const exponentialEuler: Integrator = {
       if (!split) {
         throw new UnsupportedEquationsError(
           "exponential_euler",
-          `the equation of '${x}' is not conditionally linear in ${x} (dx/dt = ${show(f)})`,
+          `the equation of '${x}' is not conditionally linear in ${x} (dx/dt = ${
+            show(f)
+          })`,
         );
       }
       // (unless refractory): the factor int(not_refractory) scales A and B
       // alike; it cancels in B/A (as sympy cancels it in Brian) and only
       // enters the exponent and the A = 0 branch.
       const nr = sys.unlessRefractory.has(x);
-      const dtEff: Expr = nr ? bin("*", name("dt"), NOT_REFRACTORY) : name("dt");
+      const dtEff: Expr = nr
+        ? bin("*", name("dt"), NOT_REFRACTORY)
+        : name("dt");
       const { A, B } = split;
       if (isZero(A)) {
-        out.push({ target: `_${x}`, expr: bin("+", name(x), bin("*", dtEff, B)) });
+        out.push({
+          target: `_${x}`,
+          expr: bin("+", name(x), bin("*", dtEff, B)),
+        });
       } else if (isZero(B)) {
-        out.push({ target: `_${x}`, expr: bin("*", name(x), call("exp", bin("*", dtEff, A))) });
+        out.push({
+          target: `_${x}`,
+          expr: bin("*", name(x), call("exp", bin("*", dtEff, A))),
+        });
       } else {
         out.push({ target: `_BA_${x}`, expr: simplify(bin("/", B, A)) });
         const ba = name(`_BA_${x}`);
         out.push({
           target: `_${x}`,
-          expr: bin("+", unary("-", ba), bin("*", bin("+", ba, name(x)), call("exp", bin("*", dtEff, A)))),
+          expr: bin(
+            "+",
+            unary("-", ba),
+            bin("*", bin("+", ba, name(x)), call("exp", bin("*", dtEff, A))),
+          ),
         });
       }
     }
     return [...out, ...commit(sys.states)];
   },
 };
-

@@ -5,9 +5,14 @@
 import { exact } from "./exact.ts";
 import { euler, heun, milstein, rk2, rk4 } from "./explicit.ts";
 import { exponentialEuler } from "./exponential_euler.ts";
-import { type Integrator, type OdeSystem, type Stmt, UnsupportedEquationsError } from "./types.ts";
+import {
+  type Integrator,
+  type OdeSystem,
+  type Stmt,
+  UnsupportedEquationsError,
+} from "./types.ts";
 
-export { exact, euler, exponentialEuler, heun, milstein, rk2, rk4 };
+export { euler, exact, exponentialEuler, heun, milstein, rk2, rk4 };
 export * from "./types.ts";
 
 /** Every method by name (`linear` is an alias of `exact`, as in Brian). */
@@ -33,11 +38,18 @@ export const DEFAULT_METHODS: readonly string[] = ["exact", "euler", "heun"];
  * @throws {RangeError} unknown method name
  * @throws {UnsupportedEquationsError} when the method (or no default) applies
  */
-export function integrate(system: OdeSystem, method?: string): { method: string; statements: Stmt[] } {
+export function integrate(
+  system: OdeSystem,
+  method?: string,
+): { method: string; statements: Stmt[] } {
   if (method !== undefined) {
     const m = METHODS.get(method);
     if (!m) {
-      throw new RangeError(`unknown integration method '${method}' (known: ${[...METHODS.keys()].join(", ")})`);
+      throw new RangeError(
+        `unknown integration method '${method}' (known: ${
+          [...METHODS.keys()].join(", ")
+        })`,
+      );
     }
     return { method: m.name, statements: m.integrate(system) };
   }
@@ -50,5 +62,8 @@ export function integrate(system: OdeSystem, method?: string): { method: string;
       reasons.push(e.message);
     }
   }
-  throw new UnsupportedEquationsError("default", `no default method applies: ${reasons.join("; ")}`);
+  throw new UnsupportedEquationsError(
+    "default",
+    `no default method applies: ${reasons.join("; ")}`,
+  );
 }

@@ -62,7 +62,11 @@ export function effectiveF(sys: OdeSystem, x: string): Expr {
 }
 
 /** g multiplied by int(not_refractory) for `(unless refractory)` states. */
-export function effectiveG(sys: OdeSystem, x: string, xi: string): Expr | undefined {
+export function effectiveG(
+  sys: OdeSystem,
+  x: string,
+  xi: string,
+): Expr | undefined {
   const g = sys.g.get(x)?.get(xi);
   if (!g) return undefined;
   return sys.unlessRefractory.has(x) ? bin("*", NOT_REFRACTORY, g) : g;
@@ -73,8 +77,14 @@ export function effectiveG(sys: OdeSystem, x: string, xi: string): Expr | undefi
  * and input look-ups `__at(I, 0)` become `__at(I, c)`; state names are
  * replaced by the given stage values.
  */
-export function atStage(e: Expr, c: number, states: ReadonlyMap<string, Expr>): Expr {
-  const tShift: Expr = c === 0 ? name("t") : bin("+", name("t"), bin("*", num(c), name("dt")));
+export function atStage(
+  e: Expr,
+  c: number,
+  states: ReadonlyMap<string, Expr>,
+): Expr {
+  const tShift: Expr = c === 0
+    ? name("t")
+    : bin("+", name("t"), bin("*", num(c), name("dt")));
   const walk = (n: Expr): Expr => {
     switch (n.kind) {
       case "name":

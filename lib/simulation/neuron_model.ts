@@ -3,7 +3,11 @@
  * to backend kernels).
  * @module
  */
-import { describeModel, type ModelDescription, type NamespaceValue } from "../equations/model.ts";
+import {
+  describeModel,
+  type ModelDescription,
+  type NamespaceValue,
+} from "../equations/model.ts";
 import { buildProgram, type Program } from "../codegen/program.ts";
 
 /** Options of {@linkcode NeuronModel}. */
@@ -36,13 +40,14 @@ export interface NeuronModelOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NeuronModel } from "./neuron_model.ts";
  * const lif = new NeuronModel("dv/dt = (El - v + R*I)/tau : volt (unless refractory)", {
  *   namespace: { El: "-70 mV", R: "100 Mohm", tau: "10 ms" },
  *   threshold: "v > -50*mV", reset: "v = -65*mV", refractory: "5*ms",
  * });
- * console.assert(lif.method === "exact");
- * console.assert(lif.inputs[0] === "I");
+ * assert.ok(lif.method === "exact");
+ * assert.ok(lif.inputs[0] === "I");
  * ```
  */
 export class NeuronModel {
@@ -65,7 +70,9 @@ export class NeuronModel {
    */
   constructor(equations: string, options: NeuronModelOptions = {}) {
     if (typeof equations !== "string") {
-      throw new TypeError(`equations must be a string, got ${typeof equations}`);
+      throw new TypeError(
+        `equations must be a string, got ${typeof equations}`,
+      );
     }
     this.equations = equations;
     this.options = { ...options };
@@ -116,7 +123,9 @@ export class NeuronModel {
    */
   unitOf(name: string): string {
     const v = this.description.variables.get(name);
-    if (!v) throw new ReferenceError(`'${name}' is not a variable of the model`);
+    if (!v) {
+      throw new ReferenceError(`'${name}' is not a variable of the model`);
+    }
     return v.dim.toString();
   }
 }

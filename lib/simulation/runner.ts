@@ -3,7 +3,12 @@
  * on the CPU or on a registered GPU backend.
  * @module
  */
-import type { Backend, ChunkData, Kernel, TimedInput } from "../codegen/backend.ts";
+import type {
+  Backend,
+  ChunkData,
+  Kernel,
+  TimedInput,
+} from "../codegen/backend.ts";
 import { getBackend } from "../codegen/backend.ts";
 import { cpuBackend } from "../codegen/cpu_backend.ts";
 import { parseExpression } from "../equations/expression.ts";
@@ -16,7 +21,12 @@ import { evaluate } from "./evaluate.ts";
 import type { NeuronModel } from "./neuron_model.ts";
 
 /** Rows of values: `number[][]`, typed arrays per row, or one row. */
-export type TraceMatrix = ArrayLike<number>[] | readonly (readonly number[])[] | Float64Array | Float32Array | number[];
+export type TraceMatrix =
+  | ArrayLike<number>[]
+  | readonly (readonly number[])[]
+  | Float64Array
+  | Float32Array
+  | number[];
 
 /** A device choice. */
 export type Device = "cpu" | "webgpu" | "auto";
@@ -50,7 +60,9 @@ export interface RunnerOptions {
   /** CPU engine: `"auto"` (SIMD WebAssembly when supported and single-threaded, else JavaScript), `"wasm"` or `"js"`. Default `"auto"`. */
   engine?: "auto" | "wasm" | "js";
   /** Online squared-error accumulation against `<variable>_target` (fitters). */
-  accumulate?: { variable: string; startStep: number; weights?: Float64Array } | null;
+  accumulate?:
+    | { variable: string; startStep: number; weights?: Float64Array }
+    | null;
 }
 
 /** One chunk of a running simulation. */
@@ -72,7 +84,11 @@ export interface Chunk {
   /** Recorded variables, neuron-major: `vars[name][n * samples + j]` (SI). */
   readonly vars: Record<string, Float64Array | Float32Array>;
   /** Spikes in this chunk: neuron and step of each, ordered by step. */
-  readonly spikes: { readonly neuron: Int32Array; readonly step: Int32Array; readonly overflow: Int32Array };
+  readonly spikes: {
+    readonly neuron: Int32Array;
+    readonly step: Int32Array;
+    readonly overflow: Int32Array;
+  };
 }
 
 /** Thrown when `webgpu` is requested but cannot be used. */
@@ -87,28 +103,43 @@ export class DeviceUnavailableError extends Error {
 }
 
 /** Normalise a matrix argument to `TimedInput`. */
-export function toTimedInput(name: string, m: TraceMatrix, what = "input"): TimedInput {
+export function toTimedInput(
+  name: string,
+  m: TraceMatrix,
+  what = "input",
+): TimedInput {
   let rows: ArrayLike<number>[];
-  if (m instanceof Float64Array || m instanceof Float32Array || (Array.isArray(m) && (m.length === 0 || typeof m[0] === "number"))) {
+  if (
+    m instanceof Float64Array || m instanceof Float32Array ||
+    (Array.isArray(m) && (m.length === 0 || typeof m[0] === "number"))
+  ) {
     rows = [m as ArrayLike<number>];
   } else if (Array.isArray(m)) {
     rows = m as ArrayLike<number>[];
   } else {
-    throw new TypeError(`${what} '${name}' must be an array of rows (number[][] or typed arrays), got ${typeof m}`);
+    throw new TypeError(
+      `${what} '${name}' must be an array of rows (number[][] or typed arrays), got ${typeof m}`,
+    );
   }
   if (rows.length === 0) throw new RangeError(`${what} '${name}' has no rows`);
   const length = rows[0].length;
   if (length === 0) throw new RangeError(`${what} '${name}' has empty rows`);
   const data = new Float64Array(rows.length * length);
   rows.forEach((r, i) => {
-    if (!r || typeof r.length !== "number") throw new TypeError(`${what} '${name}' row ${i} is not an array`);
+    if (!r || typeof r.length !== "number") {
+      throw new TypeError(`${what} '${name}' row ${i} is not an array`);
+    }
     if (r.length !== length) {
-      throw new RangeError(`${what} '${name}' rows must have equal lengths: row 0 has ${length} values, row ${i} has ${r.length}`);
+      throw new RangeError(
+        `${what} '${name}' rows must have equal lengths: row 0 has ${length} values, row ${i} has ${r.length}`,
+      );
     }
     for (let k = 0; k < length; k++) {
       const v = r[k];
       if (typeof v !== "number" || !Number.isFinite(v)) {
-        throw new RangeError(`${what} '${name}' has a non-finite value ${v} at row ${i}, sample ${k}`);
+        throw new RangeError(
+          `${what} '${name}' has a non-finite value ${v} at row ${i}, sample ${k}`,
+        );
       }
       data[i * length + k] = v;
     }
@@ -118,7 +149,9 @@ export function toTimedInput(name: string, m: TraceMatrix, what = "input"): Time
 
 function rowCount(m: TraceMatrix): number {
   if (m instanceof Float64Array || m instanceof Float32Array) return 1;
-  if (Array.isArray(m) && m.length > 0 && typeof m[0] !== "number") return m.length;
+  if (Array.isArray(m) && m.length > 0 && typeof m[0] !== "number") {
+    return m.length;
+  }
   return 1;
 }
 
@@ -133,12 +166,18 @@ export async function selectBackend(device: Device): Promise<Backend> {
       );
     }
     if (!(await gpu.available())) {
-      throw new DeviceUnavailableError('device "webgpu" requested but no WebGPU adapter is available');
+      throw new DeviceUnavailableError(
+        'device "webgpu" requested but no WebGPU adapter is available',
+      );
     }
     return gpu;
   }
-  if (device === "auto") return gpu && (await gpu.available()) ? gpu : cpuBackend;
-  throw new RangeError(`device must be "cpu", "webgpu" or "auto", got ${JSON.stringify(device)}`);
+  if (device === "auto") {
+    return gpu && (await gpu.available()) ? gpu : cpuBackend;
+  }
+  throw new RangeError(
+    `device must be "cpu", "webgpu" or "auto", got ${JSON.stringify(device)}`,
+  );
 }
 
 /**
@@ -146,12 +185,13 @@ export async function selectBackend(device: Device): Promise<Backend> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NeuronModel } from "./neuron_model.ts";
  * import { Runner } from "./runner.ts";
  * const m = new NeuronModel("dv/dt = -v/tau : volt", { namespace: { tau: "10 ms" } });
  * const r = await Runner.create(m, { dt: 1e-4, nNeurons: 2, init: { v: [0.01, 0.02] } });
  * const c = await r.step(100);
- * console.assert(c.samples === 100 && c.vars.v.length === 200);
+ * assert.ok(c.samples === 100 && c.vars.v.length === 200);
  * r.dispose();
  * ```
  */
@@ -170,7 +210,14 @@ export class Runner {
   readonly device: "cpu" | "webgpu";
   #kernel: Kernel;
 
-  private constructor(model: NeuronModel, dt: number, n: number, record: string[], every: number, kernel: Kernel) {
+  private constructor(
+    model: NeuronModel,
+    dt: number,
+    n: number,
+    record: string[],
+    every: number,
+    kernel: Kernel,
+  ) {
     this.model = model;
     this.dt = dt;
     this.nNeurons = n;
@@ -189,10 +236,15 @@ export class Runner {
    * @throws {RangeError} bad values
    * @throws {DimensionMismatchError} values with wrong units
    */
-  static async create(model: NeuronModel, options: RunnerOptions): Promise<Runner> {
+  static async create(
+    model: NeuronModel,
+    options: RunnerOptions,
+  ): Promise<Runner> {
     const dt = options.dt;
     if (typeof dt !== "number" || !(dt > 0) || !Number.isFinite(dt)) {
-      throw new RangeError(`dt must be a positive number of seconds, got ${dt}`);
+      throw new RangeError(
+        `dt must be a positive number of seconds, got ${dt}`,
+      );
     }
     const desc = model.description;
     const input = options.input ?? {};
@@ -203,15 +255,21 @@ export class Runner {
         const v = desc.variables.get(k);
         throw new TypeError(
           v
-            ? `'${k}' is a ${v.kind} of the model, not an input (inputs are names used but not defined: ${desc.inputs.join(", ") || "none"})`
-            : `input '${k}' is not used by the model${suggest(k, [...desc.inputs])} (inputs: ${desc.inputs.join(", ") || "none"})`,
+            ? `'${k}' is a ${v.kind} of the model, not an input (inputs are names used but not defined: ${
+              desc.inputs.join(", ") || "none"
+            })`
+            : `input '${k}' is not used by the model${
+              suggest(k, [...desc.inputs])
+            } (inputs: ${desc.inputs.join(", ") || "none"})`,
         );
       }
     }
     for (const k of desc.inputs) {
       if (!(k in input)) {
         const v = desc.variables.get(k)!;
-        const known = [...desc.variables.values()].filter((x) => x.kind !== "input").map((x) => x.name);
+        const known = [...desc.variables.values()].filter((x) =>
+          x.kind !== "input"
+        ).map((x) => x.name);
         const hint = suggest(k, known);
         throw new UndefinedNameError(
           hint
@@ -227,12 +285,23 @@ export class Runner {
     if (!options.nNeurons) {
       for (const m of Object.values(input)) n = Math.max(n, rowCount(m));
       for (const m of Object.values(targets)) n = Math.max(n, rowCount(m));
-      for (const v of [...Object.values(options.params ?? {}), ...Object.values(options.init ?? {})]) {
-        if (typeof v !== "number" && typeof v !== "string") n = Math.max(n, v.length);
+      for (
+        const v of [
+          ...Object.values(options.params ?? {}),
+          ...Object.values(options.init ?? {}),
+        ]
+      ) {
+        if (typeof v !== "number" && typeof v !== "string") {
+          n = Math.max(n, v.length);
+        }
       }
       n = Math.max(n, 1);
     }
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`nNeurons must be a positive integer, got ${options.nNeurons}`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(
+        `nNeurons must be a positive integer, got ${options.nNeurons}`,
+      );
+    }
     const timed: Record<string, TimedInput> = {};
     for (const [k, m] of Object.entries(input)) {
       const ti = toTimedInput(k, m);
@@ -245,28 +314,48 @@ export class Runner {
     }
     for (const t of model.program.targets) {
       const m = targets[t];
-      if (!m) throw new TypeError(`the model references '${t}_target' but no target for '${t}' was given`);
+      if (!m) {
+        throw new TypeError(
+          `the model references '${t}_target' but no target for '${t}' was given`,
+        );
+      }
       const ti = toTimedInput(`${t}_target`, m, "target");
-      if (n % ti.rows !== 0) throw new RangeError(`target '${t}' has ${ti.rows} rows, incompatible with ${n} neurons`);
+      if (n % ti.rows !== 0) {
+        throw new RangeError(
+          `target '${t}' has ${ti.rows} rows, incompatible with ${n} neurons`,
+        );
+      }
       timed[`${t}_target`] = ti;
     }
     if (options.accumulate && !timed[`${options.accumulate.variable}_target`]) {
       const a = options.accumulate.variable;
       const m = targets[a];
-      if (!m) throw new TypeError(`error accumulation on '${a}' needs targets: { ${a}: ... }`);
+      if (!m) {
+        throw new TypeError(
+          `error accumulation on '${a}' needs targets: { ${a}: ... }`,
+        );
+      }
       timed[`${a}_target`] = toTimedInput(`${a}_target`, m, "target");
     }
     // parameters
     const params: Record<string, Float64Array> = {};
     for (const k of Object.keys(options.params ?? {})) {
       if (!desc.parameters.includes(k)) {
-        throw new TypeError(`'${k}' is not a parameter of the model${suggest(k, [...desc.parameters])} (parameters: ${desc.parameters.join(", ") || "none"})`);
+        throw new TypeError(
+          `'${k}' is not a parameter of the model${
+            suggest(k, [...desc.parameters])
+          } (parameters: ${desc.parameters.join(", ") || "none"})`,
+        );
       }
     }
     for (const p of desc.parameters) {
       const v = options.params?.[p];
       if (v === undefined) {
-        throw new TypeError(`parameter '${p}' has no value; give params: { ${p}: ... } (${desc.variables.get(p)!.dim})`);
+        throw new TypeError(
+          `parameter '${p}' has no value; give params: { ${p}: ... } (${
+            desc.variables.get(p)!.dim
+          })`,
+        );
       }
       params[p] = perNeuron(p, v, n, desc.variables.get(p)!.dim, "parameter");
     }
@@ -280,30 +369,48 @@ export class Runner {
         throw new TypeError(
           v?.kind === "parameter"
             ? `'${k}' is a parameter; set it with params, not init`
-            : `'${k}' is not a state variable of the model${suggest(k, [...desc.states])} (states: ${desc.states.join(", ")})`,
+            : `'${k}' is not a state variable of the model${
+              suggest(k, [...desc.states])
+            } (states: ${desc.states.join(", ")})`,
         );
       }
     }
     const strInits: [string, string][] = [];
     for (const [k, v] of Object.entries(initOpts)) {
       if (typeof v === "string" && !looksLikeQuantity(v)) strInits.push([k, v]);
-      else init[k] = perNeuron(k, v, n, desc.variables.get(k)!.dim, "initial value");
+      else {init[k] = perNeuron(
+          k,
+          v,
+          n,
+          desc.variables.get(k)!.dim,
+          "initial value",
+        );}
     }
-    for (const [k, text] of strInits) init[k] = evalInit(model, k, text, n, params, init, timed);
+    for (const [k, text] of strInits) {
+      init[k] = evalInit(model, k, text, n, params, init, timed);
+    }
     // recording
     const record = options.record ? [...options.record] : [...desc.states];
     for (const r of record) {
       if (!model.program.recordable.has(r)) {
         throw new TypeError(
-          `cannot record '${r}': not a state variable, subexpression or parameter${suggest(r, [...model.program.recordable.keys()])}`,
+          `cannot record '${r}': not a state variable, subexpression or parameter${
+            suggest(r, [...model.program.recordable.keys()])
+          }`,
         );
       }
     }
     const every = options.recordEvery ?? 1;
-    if (!Number.isInteger(every) || every < 1) throw new RangeError(`recordEvery must be a positive integer, got ${every}`);
+    if (!Number.isInteger(every) || every < 1) {
+      throw new RangeError(
+        `recordEvery must be a positive integer, got ${every}`,
+      );
+    }
     const backend = await selectBackend(options.device ?? "cpu");
     const seed = options.seed ?? 0;
-    if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) {
+      throw new RangeError(`seed must be a finite number, got ${seed}`);
+    }
     const kernel = await backend.compile({
       program: model.program,
       nNeurons: n,
@@ -348,7 +455,11 @@ export class Runner {
       samples: c.recordCount,
       recordStart: c.recordStart,
       vars: c.vars,
-      spikes: { neuron: c.spikeNeuron, step: c.spikeStep, overflow: c.spikeOverflow },
+      spikes: {
+        neuron: c.spikeNeuron,
+        step: c.spikeStep,
+        overflow: c.spikeOverflow,
+      },
     };
   }
 
@@ -386,25 +497,35 @@ function perNeuron(
 ): Float64Array {
   const out = new Float64Array(n);
   if (typeof v === "number") {
-    if (!Number.isFinite(v)) throw new RangeError(`${what} '${name}' must be finite, got ${v}`);
+    if (!Number.isFinite(v)) {
+      throw new RangeError(`${what} '${name}' must be finite, got ${v}`);
+    }
     out.fill(v);
     return out;
   }
   if (typeof v === "string") {
     const q = parseQuantity(v);
     if (!q.dim.equals(dim)) {
-      throw new DimensionMismatchError(`${what} '${name}' = "${v}" has dimension ${q.dim}, expected ${dim}`, q.dim, dim);
+      throw new DimensionMismatchError(
+        `${what} '${name}' = "${v}" has dimension ${q.dim}, expected ${dim}`,
+        q.dim,
+        dim,
+      );
     }
     out.fill(q.value);
     return out;
   }
   if (v.length !== n) {
-    throw new RangeError(`${what} '${name}' has ${v.length} values, expected 1 or ${n} (one per neuron)`);
+    throw new RangeError(
+      `${what} '${name}' has ${v.length} values, expected 1 or ${n} (one per neuron)`,
+    );
   }
   for (let i = 0; i < n; i++) {
     const x = v[i];
     if (typeof x !== "number" || !Number.isFinite(x)) {
-      throw new RangeError(`${what} '${name}' has a non-finite value ${x} for neuron ${i}`);
+      throw new RangeError(
+        `${what} '${name}' has a non-finite value ${x} for neuron ${i}`,
+      );
     }
     out[i] = x;
   }
@@ -427,8 +548,15 @@ function evalInit(
   const rec = model.program.recordable;
   for (const id of identifiers(expr)) {
     const v = desc.variables.get(id);
-    if (!v && !(id in ns) && !["t", "i", "N", "dt"].includes(id) && !looksLikeQuantity(id)) {
-      throw new ReferenceError(`unknown name '${id}' in the initial value of '${target}': "${text}"${suggest(id, [...desc.variables.keys()])}`);
+    if (
+      !v && !(id in ns) && !["t", "i", "N", "dt"].includes(id) &&
+      !looksLikeQuantity(id)
+    ) {
+      throw new ReferenceError(
+        `unknown name '${id}' in the initial value of '${target}': "${text}"${
+          suggest(id, [...desc.variables.keys()])
+        }`,
+      );
     }
   }
   for (let i = 0; i < n; i++) {
@@ -438,7 +566,9 @@ function evalInit(
       if (nm === "i") return i;
       if (nm === "N") return n;
       if (nm === "t") return 0;
-      if (inputs[nm]) return inputs[nm].data[(i % inputs[nm].rows) * inputs[nm].length];
+      if (inputs[nm]) {
+        return inputs[nm].data[(i % inputs[nm].rows) * inputs[nm].length];
+      }
       const v = desc.variables.get(nm);
       if (v?.kind === "subexpression") {
         const e = rec.get(nm)!;
@@ -447,13 +577,19 @@ function evalInit(
       if (v?.value !== undefined) return v.value;
       if (nm in ns) {
         const raw = ns[nm];
-        return typeof raw === "number" ? raw : typeof raw === "string" ? parseQuantity(raw).value : raw.value;
+        return typeof raw === "number"
+          ? raw
+          : typeof raw === "string"
+          ? parseQuantity(raw).value
+          : raw.value;
       }
       return parseQuantity(nm).value;
     };
     const x = evaluate(expr, lookup);
     if (!Number.isFinite(x)) {
-      throw new RangeError(`initial value of '${target}' = "${text}" is ${x} for neuron ${i}`);
+      throw new RangeError(
+        `initial value of '${target}' = "${text}" is ${x} for neuron ${i}`,
+      );
     }
     out[i] = x;
   }

@@ -44,33 +44,46 @@ export interface SimulationResult {
  * @throws {RangeError} bad values
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NeuronModel } from "./neuron_model.ts";
  * import { simulate } from "./simulate.ts";
  * const m = new NeuronModel("dv/dt = (El - v)/tau : volt", { namespace: { El: "-70 mV", tau: "10 ms" } });
  * const r = await simulate(m, { dt: 1e-4, duration: 0.01, init: { v: "-60 mV" } });
- * console.assert(r.traces.v[0].length === 100 && r.method === "exact");
+ * assert.ok(r.traces.v[0].length === 100 && r.method === "exact");
  * ```
  */
-export async function simulate(model: NeuronModel, options: SimulateOptions): Promise<SimulationResult> {
+export async function simulate(
+  model: NeuronModel,
+  options: SimulateOptions,
+): Promise<SimulationResult> {
   const dt = options.dt;
   let steps: number;
   if (options.steps !== undefined) steps = options.steps;
   else if (options.duration !== undefined) {
     if (!(options.duration >= 0) || !Number.isFinite(options.duration)) {
-      throw new RangeError(`duration must be a non-negative number of seconds, got ${options.duration}`);
+      throw new RangeError(
+        `duration must be a non-negative number of seconds, got ${options.duration}`,
+      );
     }
     steps = Math.round(options.duration / dt);
-  } else throw new TypeError("simulate needs a duration (seconds) or a number of steps");
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
+  } else {throw new TypeError(
+      "simulate needs a duration (seconds) or a number of steps",
+    );}
+  if (!Number.isInteger(steps) || steps < 0) {
+    throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
+  }
   const runner = await Runner.create(model, options);
   try {
     const n = runner.nNeurons;
     const every = runner.recordEvery;
     const total = steps > 0 ? Math.floor((steps - 1) / every) + 1 : 0;
     const traces: Record<string, Float64Array[]> = {};
-    for (const v of runner.record) traces[v] = Array.from({ length: n }, () => new Float64Array(total));
+    for (const v of runner.record) {
+      traces[v] = Array.from({ length: n }, () => new Float64Array(total));
+    }
     const spikeLists: number[][] = Array.from({ length: n }, () => []);
-    const chunk = options.chunkSteps ?? (runner.device === "webgpu" ? 5000 : 10000);
+    const chunk = options.chunkSteps ??
+      (runner.device === "webgpu" ? 5000 : 10000);
     let done = 0;
     let filled = 0;
     while (done < steps) {
@@ -79,15 +92,21 @@ export async function simulate(model: NeuronModel, options: SimulateOptions): Pr
       for (const v of runner.record) {
         const src = c.vars[v];
         const dst = traces[v];
-        for (let i = 0; i < n; i++) dst[i].set(src.subarray(i * c.samples, (i + 1) * c.samples), filled);
+        for (let i = 0; i < n; i++) {
+          dst[i].set(src.subarray(i * c.samples, (i + 1) * c.samples), filled);
+        }
       }
       if (c.spikes.overflow.length > 0) {
         throw new RangeError(
-          `spike buffer overflow for ${c.spikes.overflow.length} neuron(s) (first: neuron ${c.spikes.overflow[0]}); ` +
+          `spike buffer overflow for ${c.spikes.overflow.length} neuron(s) (first: neuron ${
+            c.spikes.overflow[0]
+          }); ` +
             `spikes were lost; use a smaller chunkSteps`,
         );
       }
-      for (let j = 0; j < c.spikes.neuron.length; j++) spikeLists[c.spikes.neuron[j]].push(c.spikes.step[j]);
+      for (let j = 0; j < c.spikes.neuron.length; j++) {
+        spikeLists[c.spikes.neuron[j]].push(c.spikes.step[j]);
+      }
       filled += c.samples;
       done += s;
     }

@@ -6,7 +6,15 @@
  */
 
 /** Names of the seven base dimensions in exponent order. */
-export const BASE_NAMES: readonly string[] = ["m", "kg", "s", "A", "K", "mol", "cd"];
+export const BASE_NAMES: readonly string[] = [
+  "m",
+  "kg",
+  "s",
+  "A",
+  "K",
+  "mol",
+  "cd",
+];
 
 /** An immutable dimension: seven (possibly fractional) SI exponents. */
 export class Dimension {
@@ -51,7 +59,9 @@ export class Dimension {
 
   /** Exact equality of exponents. */
   equals(other: Dimension): boolean {
-    for (let i = 0; i < 7; i++) if (this.exps[i] !== other.exps[i]) return false;
+    for (let i = 0; i < 7; i++) {
+      if (this.exps[i] !== other.exps[i]) return false;
+    }
     return true;
   }
 
@@ -64,7 +74,9 @@ export class Dimension {
     for (const [name, d] of NAMED) if (d.equals(this)) return name;
     const parts: string[] = [];
     this.exps.forEach((x, i) => {
-      if (x !== 0) parts.push(x === 1 ? BASE_NAMES[i] : `${BASE_NAMES[i]}^${fmt(x)}`);
+      if (x !== 0) {
+        parts.push(x === 1 ? BASE_NAMES[i] : `${BASE_NAMES[i]}^${fmt(x)}`);
+      }
     });
     return parts.join(" ");
   }
@@ -75,7 +87,9 @@ function fmt(x: number): string {
 }
 
 function cleanExp(x: number): number {
-  if (!Number.isFinite(x)) throw new RangeError(`dimension exponent must be finite, got ${x}`);
+  if (!Number.isFinite(x)) {
+    throw new RangeError(`dimension exponent must be finite, got ${x}`);
+  }
   const r = Math.round(x);
   if (Math.abs(x - r) < 1e-9) return r === 0 ? 0 : r;
   return x;
@@ -134,7 +148,9 @@ export class DimensionMismatchError extends TypeError {
    * @param dims the dimensions involved
    */
   constructor(message: string, ...dims: Dimension[]) {
-    const detail = dims.length ? ` (dimensions: ${dims.map((d) => d.toString()).join(", ")})` : "";
+    const detail = dims.length
+      ? ` (dimensions: ${dims.map((d) => d.toString()).join(", ")})`
+      : "";
     super(message + detail);
     this.name = "DimensionMismatchError";
     this.dims = dims;

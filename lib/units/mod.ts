@@ -4,13 +4,24 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mV, nS, parseQuantity } from "./mod.ts";
- * console.assert(-65 * mV === -0.065);
- * console.assert(parseQuantity("10 nS").value === 10 * nS);
+ * assert.ok(-65 * mV === -0.065);
+ * assert.ok(parseQuantity("10 nS").value === 10 * nS);
  * ```
  * @module
  */
 export * from "./constants.ts";
-export { BASE_NAMES, dim, Dimension, DimensionMismatchError } from "./dimension.ts";
-export { lookupUnit, UNITS, type UnitInfo } from "./registry.ts";
-export { parseQuantity, parseQuantityAs, parseUnit, type Quantity } from "./quantity.ts";
+export {
+  BASE_NAMES,
+  dim,
+  Dimension,
+  DimensionMismatchError,
+} from "./dimension.ts";
+export { lookupUnit, type UnitInfo, UNITS } from "./registry.ts";
+export {
+  parseQuantity,
+  parseQuantityAs,
+  parseUnit,
+  type Quantity,
+} from "./quantity.ts";

@@ -14,7 +14,11 @@ export interface Quantity {
   readonly dim: Dimension;
 }
 
-type Tok = { t: "num"; v: number; p: number } | { t: "id"; v: string; p: number } | {
+type Tok = { t: "num"; v: number; p: number } | {
+  t: "id";
+  v: string;
+  p: number;
+} | {
   t: "op";
   v: string;
   p: number;
@@ -51,7 +55,9 @@ function tokenize(src: string): Tok[] {
       i++;
       continue;
     }
-    throw new SyntaxError(`unexpected character '${c}' at position ${i} in quantity "${src}"`);
+    throw new SyntaxError(
+      `unexpected character '${c}' at position ${i} in quantity "${src}"`,
+    );
   }
   return out;
 }
@@ -63,10 +69,11 @@ function tokenize(src: string): Tok[] {
  * @throws {SyntaxError} for malformed text or unknown unit names
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuantity } from "./quantity.ts";
  * const q = parseQuantity("10 nS");
- * console.assert(Math.abs(q.value - 1e-8) < 1e-20);
- * console.assert(q.dim.toString() === "siemens");
+ * assert.ok(Math.abs(q.value - 1e-8) < 1e-20);
+ * assert.ok(q.dim.toString() === "siemens");
  * ```
  */
 export function parseQuantity(text: string): Quantity {
@@ -161,15 +168,24 @@ export function parseQuantity(text: string): Quantity {
       const op = toks[pos++].v;
       const r = product();
       if (!q.dim.equals(r.dim)) {
-        throw new DimensionMismatchError(`cannot ${op === "+" ? "add" : "subtract"} in "${text}"`, q.dim, r.dim);
+        throw new DimensionMismatchError(
+          `cannot ${op === "+" ? "add" : "subtract"} in "${text}"`,
+          q.dim,
+          r.dim,
+        );
       }
-      q = { value: op === "+" ? q.value + r.value : q.value - r.value, dim: q.dim };
+      q = {
+        value: op === "+" ? q.value + r.value : q.value - r.value,
+        dim: q.dim,
+      };
     }
     return q;
   }
   if (toks.length === 0) fail("empty text");
   const q = sum();
-  if (pos < toks.length) fail(`unexpected '${toks[pos].v}' at position ${toks[pos].p}`);
+  if (pos < toks.length) {
+    fail(`unexpected '${toks[pos].v}' at position ${toks[pos].p}`);
+  }
   return q;
 }
 
@@ -182,14 +198,19 @@ export function parseQuantity(text: string): Quantity {
  * @throws {DimensionMismatchError} when the dimension differs
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseQuantityAs } from "./quantity.ts";
  * import { siemens } from "./constants.ts";
  * import { dim } from "./dimension.ts";
- * console.assert(parseQuantityAs("10 nS", dim(-2, -1, 3, 2), "gl") === 10e-9);
- * console.assert(siemens === 1);
+ * assert.ok(parseQuantityAs("10 nS", dim(-2, -1, 3, 2), "gl") === 10e-9);
+ * assert.ok(siemens === 1);
  * ```
  */
-export function parseQuantityAs(text: string, expected: Dimension, what = "value"): number {
+export function parseQuantityAs(
+  text: string,
+  expected: Dimension,
+  what = "value",
+): number {
   const q = parseQuantity(text);
   if (!q.dim.equals(expected)) {
     throw new DimensionMismatchError(
@@ -208,6 +229,8 @@ export function parseQuantityAs(text: string, expected: Dimension, what = "value
  */
 export function parseUnit(text: string): Quantity {
   const t = text.trim();
-  if (t === "1" || t === "boolean" || t === "integer") return { value: 1, dim: Dimension.NONE };
+  if (t === "1" || t === "boolean" || t === "integer") {
+    return { value: 1, dim: Dimension.NONE };
+  }
   return parseQuantity(t);
 }

@@ -4,7 +4,7 @@
  * Source of the names: `brian2/units/allunits.py` and `stdunits.py`.
  * @module
  */
-import { dim, Dimension } from "./dimension.ts";
+import { dim, type Dimension } from "./dimension.ts";
 
 /** A named unit: its SI scale and dimension. */
 export interface UnitInfo {
@@ -107,10 +107,14 @@ function buildTable(): Map<string, UnitInfo> {
   for (const [name, scale, d] of BASE) {
     t.set(name, { scale, dim: d });
     if (name === "gram" || name === "gramme") {
-      for (const [p, f] of Object.entries(PREFIXES)) t.set(p + name, { scale: scale * f, dim: d });
+      for (const [p, f] of Object.entries(PREFIXES)) {
+        t.set(p + name, { scale: scale * f, dim: d });
+      }
       continue;
     }
-    for (const [p, f] of Object.entries(PREFIXES)) t.set(p + name, { scale: scale * f, dim: d });
+    for (const [p, f] of Object.entries(PREFIXES)) {
+      t.set(p + name, { scale: scale * f, dim: d });
+    }
   }
   t.set("kilogram", { scale: 1, dim: dim(0, 1) });
   for (const [ab, full] of ABBREV) {
@@ -142,5 +146,13 @@ export function lookupUnit(name: string): UnitInfo | undefined {
 
 /** Names usable as the unit of an equation (base units only, as Brian requires). */
 export const BASE_UNIT_NAMES: ReadonlySet<string> = new Set(
-  [...BASE.map(([n]) => n), "kilogram", "1", "metre2", "meter2", "metre3", "meter3"],
+  [
+    ...BASE.map(([n]) => n),
+    "kilogram",
+    "1",
+    "metre2",
+    "meter2",
+    "metre3",
+    "meter3",
+  ],
 );

@@ -1,5 +1,8 @@
 // The reference models of shared/reference/brian2 (README there) as neurofit models.
-import { NeuronModel, type NeuronModelOptions } from "../../lib/simulation/neuron_model.ts";
+import {
+  NeuronModel,
+  type NeuronModelOptions,
+} from "../../lib/simulation/neuron_model.ts";
 
 export const HH_TUTORIAL = `
 dv/dt = (gl*(El-v) - g_na*(m*m*m)*h*(v-ENa) - g_kd*(n*n*n*n)*(v-EK) + I)/Cm : volt
@@ -13,10 +16,20 @@ g_kd : siemens (constant)
 gl   : siemens (constant)
 `;
 
-export const HH_NAMESPACE = { El: "-65 mV", EK: "-90 mV", ENa: "50 mV", VT: "-63 mV", Cm: "200 pF" };
+export const HH_NAMESPACE = {
+  El: "-65 mV",
+  EK: "-90 mV",
+  ENa: "50 mV",
+  VT: "-63 mV",
+  Cm: "200 pF",
+};
 
 export function hhTutorial(options: NeuronModelOptions = {}): NeuronModel {
-  return new NeuronModel(HH_TUTORIAL, { method: "exponential_euler", namespace: HH_NAMESPACE, ...options });
+  return new NeuronModel(HH_TUTORIAL, {
+    method: "exponential_euler",
+    namespace: HH_NAMESPACE,
+    ...options,
+  });
 }
 
 export const LIF = "dv/dt = (El - v + R*I)/tau : volt (unless refractory)";
@@ -53,10 +66,17 @@ export function adex(method?: string): NeuronModel {
   });
 }
 
-export const EXPIF = "dv/dt = (gL*(EL-v)+gL*DeltaT*exp((v-VT)/DeltaT) + I)/C : volt";
+export const EXPIF =
+  "dv/dt = (gL*(EL-v)+gL*DeltaT*exp((v-VT)/DeltaT) + I)/C : volt";
 export function expif(): NeuronModel {
   return new NeuronModel(EXPIF, {
-    namespace: { EL: "-70 mV", VT: "-50 mV", DeltaT: "2 mV", gL: "30 nS", C: "1 nF" },
+    namespace: {
+      EL: "-70 mV",
+      VT: "-50 mV",
+      DeltaT: "2 mV",
+      gL: "30 nS",
+      C: "1 nF",
+    },
     threshold: "v > -50*mV",
     reset: "v = -70*mV",
     method: "exponential_euler",

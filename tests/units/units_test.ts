@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { dim, Dimension, DimensionMismatchError } from "../../lib/units/dimension.ts";
+import {
+  dim,
+  Dimension,
+  DimensionMismatchError,
+} from "../../lib/units/dimension.ts";
 import { parseQuantity, parseQuantityAs } from "../../lib/units/quantity.ts";
 import * as U from "../../lib/units/constants.ts";
 import { UNITS } from "../../lib/units/registry.ts";
 
-const arbDim = fc.array(fc.integer({ min: -4, max: 4 }), { minLength: 7, maxLength: 7 }).map((e) => new Dimension(e));
+const arbDim = fc.array(fc.integer({ min: -4, max: 4 }), {
+  minLength: 7,
+  maxLength: 7,
+}).map((e) => new Dimension(e));
 
 Deno.test("Dimension", async (t) => {
   await t.step("group laws: (a*b)/b = a, a*1 = a, a^2 = a*a, a/a = 1", () => {
@@ -24,7 +31,11 @@ Deno.test("Dimension", async (t) => {
     assert.equal(dim(1, 0, -1).toString(), "m s^-1");
   });
   await t.step("DimensionMismatchError names both dimensions", () => {
-    const e = new DimensionMismatchError("cannot add", dim(2, 1, -3, -1), dim(0, 0, 0, 1));
+    const e = new DimensionMismatchError(
+      "cannot add",
+      dim(2, 1, -3, -1),
+      dim(0, 0, 0, 1),
+    );
     assert.ok(e instanceof TypeError);
     assert.match(e.message, /volt/);
     assert.match(e.message, /amp/);
@@ -46,7 +57,30 @@ Deno.test("unit constants", async (t) => {
     assert.ok(Math.abs(U.um2 - 1e-12) < 1e-27);
   });
   await t.step("every SI prefix exists for volt", () => {
-    for (const p of ["y", "z", "a", "f", "p", "n", "u", "m", "c", "d", "da", "h", "k", "M", "G", "T", "P", "E", "Z", "Y"]) {
+    for (
+      const p of [
+        "y",
+        "z",
+        "a",
+        "f",
+        "p",
+        "n",
+        "u",
+        "m",
+        "c",
+        "d",
+        "da",
+        "h",
+        "k",
+        "M",
+        "G",
+        "T",
+        "P",
+        "E",
+        "Z",
+        "Y",
+      ]
+    ) {
       assert.ok(UNITS.has(`${p}volt`), p);
     }
   });
@@ -57,24 +91,44 @@ Deno.test("parseQuantity()", async (t) => {
     assert.equal(parseQuantity("10 nS").value, 1e-8);
     assert.equal(parseQuantity("-65*mV").value, -0.065);
     assert.ok(Math.abs(parseQuantity("1*ufarad*cm**-2").value - 1e-2) < 1e-15);
-    assert.equal(parseQuantity("1*ufarad*cm**-2").dim.toString(), dim(-4, -1, 4, 2).toString());
-    assert.equal(parseQuantity("siemens/meter**2").dim.toString(), dim(-4, -1, 3, 2).toString());
+    assert.equal(
+      parseQuantity("1*ufarad*cm**-2").dim.toString(),
+      dim(-4, -1, 4, 2).toString(),
+    );
+    assert.equal(
+      parseQuantity("siemens/meter**2").dim.toString(),
+      dim(-4, -1, 3, 2).toString(),
+    );
     assert.equal(parseQuantity("100 Mohm").value, 1e8);
     const area = parseQuantity("20000 um2").value;
-    assert.ok(Math.abs(parseQuantity("1 uF/cm2").value * area - 200e-12) < 1e-24);
+    assert.ok(
+      Math.abs(parseQuantity("1 uF/cm2").value * area - 200e-12) < 1e-24,
+    );
   });
   await t.step("round trip: value * unit parses back", () => {
     const names = ["mV", "nA", "pF", "nS", "ms", "uS", "Hz", "cm", "um2", "mM"];
-    fc.assert(fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(...names), (v, u) => {
-      const q = parseQuantity(`${v} ${u}`);
-      const one = UNITS.get(u)!;
-      assert.ok(Math.abs(q.value - v * one.scale) <= 1e-12 * Math.abs(v * one.scale) + 1e-300);
-      assert.ok(q.dim.equals(one.dim));
-    }));
+    fc.assert(
+      fc.property(
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        fc.constantFrom(...names),
+        (v, u) => {
+          const q = parseQuantity(`${v} ${u}`);
+          const one = UNITS.get(u)!;
+          assert.ok(
+            Math.abs(q.value - v * one.scale) <=
+              1e-12 * Math.abs(v * one.scale) + 1e-300,
+          );
+          assert.ok(q.dim.equals(one.dim));
+        },
+      ),
+    );
   });
   await t.step("errors name the problem", () => {
     assert.throws(() => parseQuantity("10 nSS"), /unknown unit 'nSS'/);
     assert.throws(() => parseQuantity("1 mV + 1 nA"), DimensionMismatchError);
-    assert.throws(() => parseQuantityAs("10 mV", dim(-2, -1, 3, 2), "gl"), /gl = "10 mV" has dimension volt, expected siemens/);
+    assert.throws(
+      () => parseQuantityAs("10 mV", dim(-2, -1, 3, 2), "gl"),
+      /gl = "10 mV" has dimension volt, expected siemens/,
+    );
   });
 });
