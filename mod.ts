@@ -61,3 +61,4 @@ export {
   type SimulateOptions,
   type SimulationResult,
 } from "./lib/simulation/simulate.ts";
+export * from "./lib/fitting/mod.ts";
