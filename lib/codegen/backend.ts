@@ -110,8 +110,21 @@ export interface Backend {
   readonly name: "cpu" | "webgpu";
   /** Whether this backend can run here (e.g. a GPU adapter exists). */
   available(): Promise<boolean>;
+  /** Why the backend cannot run here (null when it can). Optional. */
+  unavailableReason?(): Promise<string | null>;
   /** Compile. */
   compile(spec: KernelSpec): Promise<Kernel>;
+}
+
+/** Thrown when `device: "webgpu"` is requested but WebGPU cannot be used; the message says why. */
+export class GpuUnavailableError extends Error {
+  /**
+   * @param message the reason
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "GpuUnavailableError";
+  }
 }
 
 const registry = new Map<string, Backend>();

@@ -7,7 +7,7 @@
  * `exp` calls of a Hodgkin–Huxley step.
  * @module
  */
-import { type Expr, name, num, show } from "../equations/ast.ts";
+import { arith, type Expr, name, num, show } from "../equations/ast.ts";
 import type { Stmt } from "../integrators/types.ts";
 
 /** Fold operations on literals (same IEEE operations as at run time). */
@@ -23,26 +23,9 @@ export function foldConstants(e: Expr): Expr {
       const l = foldConstants(e.left);
       const r = foldConstants(e.right);
       if (l.kind === "num" && r.kind === "num") {
-        const a = l.value;
-        const b = r.value;
-        let v: number | null = null;
-        switch (e.op) {
-          case "+":
-            v = a + b;
-            break;
-          case "-":
-            v = a - b;
-            break;
-          case "*":
-            v = a * b;
-            break;
-          case "/":
-            v = a / b;
-            break;
-          case "**":
-            v = Math.pow(a, b);
-            break;
-        }
+        const v = e.op === "//" || e.op === "%"
+          ? null
+          : arith(e.op, l.value, r.value);
         if (v !== null && Number.isFinite(v)) return num(v);
       }
       return { ...e, left: l, right: r };

@@ -113,7 +113,8 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Expr>): Expr {
   }
 }
 
-const PREC: Record<string, number> = {
+/** Binding power of binary operators (Python's precedence). */
+export const PRECEDENCE: Readonly<Record<string, number>> = {
   or: 1,
   and: 2,
   "<": 4,
@@ -145,11 +146,11 @@ export function show(e: Expr): string {
         ? `not (${show(e.arg)})`
         : `${e.op}(${show(e.arg)})`;
     case "binary": {
-      const p = PREC[e.op];
-      const l = e.left.kind === "binary" && PREC[e.left.op] < p
+      const p = PRECEDENCE[e.op];
+      const l = e.left.kind === "binary" && PRECEDENCE[e.left.op] < p
         ? `(${show(e.left)})`
         : show(e.left);
-      const r = e.right.kind === "binary" && PREC[e.right.op] <= p
+      const r = e.right.kind === "binary" && PRECEDENCE[e.right.op] <= p
         ? `(${show(e.right)})`
         : show(e.right);
       const lr = e.left.kind === "unary" && e.op === "**" ? `(${l})` : l;
@@ -157,5 +158,32 @@ export function show(e: Expr): string {
     }
     case "call":
       return `${e.fn}(${e.args.map(show).join(", ")})`;
+  }
+}
+
+/**
+ * Value of an arithmetic operation on two numbers with Python semantics
+ * (`//` floors, `%` takes the sign of the divisor); null for other operators.
+ */
+export function arith(op: BinaryOp, a: number, b: number): number | null {
+  switch (op) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return a / b;
+    case "**":
+      return Math.pow(a, b);
+    case "//":
+      return Math.floor(a / b);
+    case "%": {
+      const m = a % b;
+      return m !== 0 && (m < 0) !== (b < 0) ? m + b : m;
+    }
+    default:
+      return null;
   }
 }

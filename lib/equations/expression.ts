@@ -5,7 +5,7 @@
  * unary minus on its left: `-x**2 == -(x**2)`).
  * @module
  */
-import type { BinaryOp, Expr } from "./ast.ts";
+import { type BinaryOp, type Expr, PRECEDENCE } from "./ast.ts";
 import { EquationSyntaxError } from "./errors.ts";
 
 type Token =
@@ -84,23 +84,7 @@ function tokenize(source: string, start: number, end: number): Token[] {
   return out;
 }
 
-const BINARY_PREC: Record<string, number> = {
-  or: 1,
-  and: 2,
-  "<": 4,
-  "<=": 4,
-  ">": 4,
-  ">=": 4,
-  "==": 4,
-  "!=": 4,
-  "+": 5,
-  "-": 5,
-  "*": 6,
-  "/": 6,
-  "//": 6,
-  "%": 6,
-  "**": 8,
-};
+const BINARY_PREC = PRECEDENCE;
 
 /**
  * Parse the expression in `source[start, end)`.

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Expr } from "./ast.ts";
-import { identifiers } from "./ast.ts";
+import { arith, identifiers } from "./ast.ts";
 import { parseEquations } from "./equations.ts";
 import { dimensionError, EquationSyntaxError } from "./errors.ts";
 import { parseExpression } from "./expression.ts";
@@ -442,21 +442,10 @@ export class DimChecker {
       case "binary": {
         const a = this.constantValue(e.left);
         const b = this.constantValue(e.right);
-        if (a === null || b === null) return null;
-        switch (e.op) {
-          case "+":
-            return a + b;
-          case "-":
-            return a - b;
-          case "*":
-            return a * b;
-          case "/":
-            return a / b;
-          case "**":
-            return a ** b;
-          default:
-            return null;
+        if (a === null || b === null || e.op === "//" || e.op === "%") {
+          return null;
         }
+        return arith(e.op, a, b);
       }
       default:
         return null;

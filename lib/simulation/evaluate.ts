@@ -3,7 +3,7 @@
  * strings (`{ m: "1/(1 + beta_m/alpha_m)" }`) and other one-off evaluations.
  * @module
  */
-import type { Expr } from "../equations/ast.ts";
+import { arith, type Expr } from "../equations/ast.ts";
 
 /** Evaluate an expression with a name lookup. Booleans are 0/1. */
 export function evaluate(e: Expr, lookup: (name: string) => number): number {
@@ -23,23 +23,9 @@ export function evaluate(e: Expr, lookup: (name: string) => number): number {
       if (e.op === "and") return a ? (evaluate(e.right, lookup) ? 1 : 0) : 0;
       if (e.op === "or") return a ? 1 : (evaluate(e.right, lookup) ? 1 : 0);
       const b = evaluate(e.right, lookup);
+      const r = arith(e.op, a, b);
+      if (r !== null) return r;
       switch (e.op) {
-        case "+":
-          return a + b;
-        case "-":
-          return a - b;
-        case "*":
-          return a * b;
-        case "/":
-          return a / b;
-        case "//":
-          return Math.floor(a / b);
-        case "%": {
-          const m = a % b;
-          return m !== 0 && (m < 0) !== (b < 0) ? m + b : m;
-        }
-        case "**":
-          return a ** b;
         case "<":
           return +(a < b);
         case "<=":

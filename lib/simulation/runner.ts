@@ -9,7 +9,7 @@ import type {
   Kernel,
   TimedInput,
 } from "../codegen/backend.ts";
-import { getBackend } from "../codegen/backend.ts";
+import { getBackend, GpuUnavailableError } from "../codegen/backend.ts";
 import { cpuBackend } from "../codegen/cpu_backend.ts";
 import { parseExpression } from "../equations/expression.ts";
 import { identifiers } from "../equations/ast.ts";
@@ -91,16 +91,13 @@ export interface Chunk {
   };
 }
 
-/** Thrown when `webgpu` is requested but cannot be used. */
-export class DeviceUnavailableError extends Error {
-  /**
-   * @param message the reason
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "DeviceUnavailableError";
-  }
-}
+export { GpuUnavailableError };
+
+/** Former name of {@linkcode GpuUnavailableError} (the same class). */
+export const DeviceUnavailableError: typeof GpuUnavailableError =
+  GpuUnavailableError;
+/** Former name of {@linkcode GpuUnavailableError}. */
+export type DeviceUnavailableError = GpuUnavailableError;
 
 /** Normalise a matrix argument to `TimedInput`. */
 export function toTimedInput(
@@ -161,14 +158,14 @@ export async function selectBackend(device: Device): Promise<Backend> {
   const gpu = getBackend("webgpu");
   if (device === "webgpu") {
     if (!gpu) {
-      throw new DeviceUnavailableError(
+      throw new GpuUnavailableError(
         'device "webgpu" requested but the WebGPU backend is not loaded; import "@neurofit/neurofit/gpu" first',
       );
     }
     if (!(await gpu.available())) {
-      throw new DeviceUnavailableError(
-        'device "webgpu" requested but no WebGPU adapter is available',
-      );
+      const why = (await gpu.unavailableReason?.()) ??
+        "no WebGPU adapter is available";
+      throw new GpuUnavailableError(`device "webgpu" requested but ${why}`);
     }
     return gpu;
   }

@@ -1,0 +1,73 @@
+/**
+ * Simulation-based inference: priors, neural conditional density estimators
+ * (MDN, MADE, MAF, NSF) trained with TensorFlow.js, NPE (NPE-C / APT) and the
+ * direct posterior. Importing this entry point loads tfjs (wasm backend).
+ *
+ * @example
+ * ```ts
+ * import { BoxUniform, NPE } from "./mod.ts";
+ * const prior = new BoxUniform({ low: [-1, -1], high: [1, 1] });
+ * const theta = prior.sample(500, 1);
+ * const x = theta.toArray().map(([a, b]) => [a + b, a - b]);
+ * const npe = new NPE({ prior, densityEstimator: "maf", seed: 1 });
+ * npe.appendSimulations(theta, x);
+ * await npe.train({ maxEpochs: 2, showProgress: false });
+ * const posterior = npe.buildPosterior();
+ * const s = await posterior.sample(100, { x: [0.3, 0.1] });
+ * console.log(s.rows); // 100
+ * posterior.dispose();
+ * npe.dispose();
+ * ```
+ * @module
+ */
+
+export { Matrix, type MatrixLike, toVector } from "./matrix.ts";
+
+export {
+  asPrior,
+  type Prior,
+  PriorBase,
+  type PriorDescription,
+  type RandomSource,
+  type UserPrior,
+} from "./priors/prior.ts";
+export { BoxUniform, type BoxUniformOptions } from "./priors/box_uniform.ts";
+export { Normal, type NormalOptions } from "./priors/normal.ts";
+export { LogNormal, type LogNormalOptions } from "./priors/log_normal.ts";
+export { MultipleIndependent } from "./priors/multiple_independent.ts";
+export { priorFromDescription } from "./priors/from_description.ts";
+
+export {
+  DensityEstimator,
+  type DensityEstimatorKind,
+  type DensityEstimatorOptions,
+  type EmbeddingNetSpec,
+  type EstimatorConfig,
+  type EstimatorTrainOptions,
+  type EstimatorTrainResult,
+  type MlpEmbeddingOptions,
+  type ZScoreStats,
+  zScoreStats,
+} from "./estimators/density_estimator.ts";
+export { SimulationBuffer } from "./estimators/_buffer.ts";
+
+export {
+  type AppendOptions,
+  NPE,
+  type NPEOptions,
+  type NPETrainOptions,
+  type SimulationChunk,
+  type SimulationSource,
+  type TrainingSummary,
+} from "./methods/npe.ts";
+
+export {
+  DirectPosterior,
+  type LoadOptions,
+  type LogProbOptions,
+  type MapOptions,
+  type SampleOptions,
+} from "./posteriors/direct_posterior.ts";
+export { loadPosterior, savePosterior } from "./posteriors/file.ts";
+
+// ---- diagnostics (c2st) and further methods: exports added by other modules below ----
