@@ -119,6 +119,7 @@ export interface Backend {
 /** Thrown when `device: "webgpu"` is requested but WebGPU cannot be used; the message says why. */
 export class GpuUnavailableError extends Error {
   /**
+   * Create the error.
    * @param message the reason
    */
   constructor(message: string) {
