@@ -1,0 +1,435 @@
+import assert from "node:assert/strict";
+import { from } from "rxjs";
+import { StreamingOnlineTraceFitter } from "../../streams/online_fit.ts";
+import { fromRecording } from "../../streams/from_recording.ts";
+import {
+  encodeFrames,
+  fromSocket,
+  StreamDroppedError,
+  toSocket,
+} from "../../streams/socket.ts";
+import type { StreamProgress } from "../../streams/progress.ts";
+import { OnlineTraceFitter } from "../../lib/fitting/fitters/online_trace_fitter.ts";
+import { DifferentialEvolution } from "../../lib/fitting/optimizers/differential_evolution.ts";
+import { encodeRaw, writeRaw } from "../../lib/io/raw.ts";
+import {
+  FixedSets,
+  HH_NAMESPACE,
+  HH_TUTORIAL,
+  mV,
+  refJson,
+  TUTORIAL_BOUNDS,
+  tutorialData,
+} from "../fitting/fitters/_fixtures.ts";
+import { writeHHRecording } from "./_hh_data.ts";
+import { runFit, runFitInChild } from "./_fit_child.ts";
+
+const common = {
+  model: HH_TUTORIAL,
+  namespace: HH_NAMESPACE,
+  dt: 0.01e-3,
+  method: "exponential_euler",
+  paramInit: { v: -65 * mV },
+} as const;
+
+const sets = (refJson("fitter_numbers_fit.json") as {
+  param_sets_SI: Record<string, number>[];
+}).param_sets_SI;
+
+async function errorsOf(f: OnlineTraceFitter): Promise<number[]> {
+  await f.fit({
+    optimizer: new FixedSets(sets),
+    callback: null,
+    params: TUTORIAL_BOUNDS,
+  });
+  return f.results().map((e) => e.error);
+}
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async (t) => {
+  const { I, v } = tutorialData();
+  // float32 copies: what a float32 file holds
+  const I32 = I.map((r) => Float64Array.from(new Float32Array(r)));
+  const v32 = v.map((r) => Float64Array.from(new Float32Array(r)));
+  const dir = await Deno.makeTempDir();
+  const iPath = `${dir}/I.f32`;
+  const vPath = `${dir}/v.f32`;
+  // raw float32 with a JSON sidecar (5 channels = 5 traces)
+  await writeRaw(iPath, I, { format: "f32", dt: common.dt });
+  await writeRaw(vPath, v, { format: "f32", dt: common.dt });
+  const nSteps = I[0].length;
+
+  for (const tStart of [0, 5e-3]) {
+    const mem = await errorsOf(
+      new OnlineTraceFitter({
+        ...common,
+        input: { I: I32 },
+        output: { v: v32 },
+        tStart,
+      }),
+    );
+    await t.step(
+      `tStart ${tStart}: one block (blockSamples ≥ trace) is bit-identical to OnlineTraceFitter`,
+      async () => {
+        const f = await StreamingOnlineTraceFitter.create({
+          ...common,
+          tStart,
+          input: { I: iPath },
+          output: { v: vPath },
+          blockSamples: 65536,
+        });
+        assert.equal(f.nSteps, nSteps);
+        assert.deepEqual(f.sources, { I: "file", v: "file" });
+        assert.deepEqual(await errorsOf(f), mem);
+        await f.dispose();
+      },
+    );
+    await t.step(
+      `tStart ${tStart}: blocks of 100 samples agree to 1e-12 (only the summation order differs)`,
+      async () => {
+        const f = await StreamingOnlineTraceFitter.create({
+          ...common,
+          tStart,
+          input: { I: I32 },
+          output: { v: v32 },
+          blockSamples: 100,
+        });
+        const e = await errorsOf(f);
+        e.forEach((x, i) =>
+          assert.ok(rel(x, mem[i]) < 1e-12, `${x} vs ${mem[i]}`)
+        );
+        await f.dispose();
+      },
+    );
+  }
+
+  await t.step(
+    "a penalty reading the final state, the last input and target samples matches OnlineTraceFitter",
+    async () => {
+      const model =
+        `${HH_TUTORIAL}\npen = (I*Mohm)**2 + (v_target - v)**2 : volt**2\n`;
+      const opts = { ...common, model, penalty: "pen" };
+      const mem = await errorsOf(
+        new OnlineTraceFitter({
+          ...opts,
+          input: { I: I32 },
+          output: { v: v32 },
+        }),
+      );
+      const f = await StreamingOnlineTraceFitter.create({
+        ...opts,
+        input: { I: iPath },
+        output: { v: vPath },
+        blockSamples: 400,
+      });
+      const e = await errorsOf(f);
+      await f.dispose();
+      e.forEach((x, i) =>
+        assert.ok(rel(x, mem[i]) < 1e-12, `${x} vs ${mem[i]}`)
+      );
+    },
+  );
+
+  await t.step(
+    "streamed in chunks of 1, 7, 1000 and 65536 samples: identical errors",
+    async () => {
+      const bytesI = encodeRaw(I, "f32");
+      const bytesV = encodeRaw(v, "f32");
+      let ref: number[] | null = null;
+      for (const k of [1, 7, 1000, 65536]) {
+        // one-shot streams (not files): buffered to a temporary file first
+        const f = await StreamingOnlineTraceFitter.create({
+          ...common,
+          input: {
+            I: fromRecording(bytesI, {
+              format: "f32",
+              channels: 5,
+              chunkSamples: k,
+            }),
+          },
+          output: {
+            v: fromRecording(bytesV, {
+              format: "f32",
+              channels: 5,
+              chunkSamples: k,
+            }),
+          },
+          blockSamples: 500,
+          tempDir: dir,
+        });
+        assert.deepEqual(f.sources, { I: "buffered", v: "buffered" });
+        const e = await errorsOf(f);
+        await f.dispose();
+        if (ref === null) ref = e;
+        assert.deepEqual(e, ref, `chunks of ${k}`);
+      }
+      // the same from the files and from memory
+      const ff = await StreamingOnlineTraceFitter.create({
+        ...common,
+        input: { I: { path: iPath, format: "f32", channels: 5 } },
+        output: { v: fromRecording(vPath, { format: "f32", channels: 5 }) },
+        blockSamples: 500,
+      });
+      assert.deepEqual(await errorsOf(ff), ref);
+      await ff.dispose();
+      const fm = await StreamingOnlineTraceFitter.create({
+        ...common,
+        input: { I: I32 },
+        output: { v: v32 },
+        blockSamples: 500,
+      });
+      assert.deepEqual(await errorsOf(fm), ref);
+      await fm.dispose();
+      assert.deepEqual(
+        [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+        ["I.f32", "I.f32.json", "v.f32", "v.f32.json"],
+        "temporary files removed",
+      );
+    },
+  );
+
+  await t.step("progress: one report per block and one per round", async () => {
+    const seen: StreamProgress[] = [];
+    const f = await StreamingOnlineTraceFitter.create({
+      ...common,
+      input: { I: I32 },
+      output: { v: v32 },
+      blockSamples: 500,
+      nSamples: 4,
+      onProgress: (p) => seen.push(p),
+    });
+    const viaRx: StreamProgress[] = [];
+    f.progress.subscribe((p) => viaRx.push(p));
+    await f.fit({
+      optimizer: new FixedSets(sets),
+      callback: null,
+      params: TUTORIAL_BOUNDS,
+      nRounds: 2,
+    });
+    await f.dispose();
+    assert.deepEqual(seen, viaRx);
+    assert.deepEqual(seen.map((p) => [p.round, p.samples, p.done]), [
+      [0, 500, false],
+      [0, 1000, false],
+      [0, 1497, false],
+      [0, 1497, true],
+      [1, 500, false],
+      [1, 1000, false],
+      [1, 1497, false],
+      [1, 1497, true],
+    ]);
+    assert.ok(
+      seen.every((p) =>
+        p.totalSamples === 1497 && p.neuronSteps === p.samples * 4 * 5
+      ),
+    );
+  });
+
+  await t.step(
+    "a fit over a TCP socket equals the fit over the file",
+    async () => {
+      const fit = async (output: unknown) => {
+        const f = await StreamingOnlineTraceFitter.create({
+          ...common,
+          input: { I: iPath },
+          output: { v: output as string },
+          nSamples: 8,
+          blockSamples: 700,
+        });
+        const r = await f.fit({
+          optimizer: new DifferentialEvolution({ seed: 3 }),
+          nRounds: 2,
+          callback: null,
+          params: TUTORIAL_BOUNDS,
+        });
+        const res = f.results().map((e) => e.error);
+        await f.dispose();
+        return { r, res, kind: f.sources.v };
+      };
+      const server = await toSocket(
+        fromRecording(vPath, { format: "f32", channels: 5 }),
+        {
+          listen: true,
+          port: 0,
+          frameSamples: 333,
+        },
+      );
+      const viaSocket = await fit(
+        fromSocket({ port: server.port, channels: 5 }),
+      );
+      assert.equal(await server.done, nSteps);
+      const viaFile = await fit(vPath);
+      assert.equal(viaSocket.kind, "buffered");
+      assert.equal(viaFile.kind, "file");
+      assert.deepEqual(viaSocket.res, viaFile.res);
+      assert.deepEqual(viaSocket.r, viaFile.r);
+    },
+  );
+
+  await t.step(
+    "a socket dropped mid-stream: StreamDroppedError naming the sample, no temporary file left",
+    async () => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      const serve = (async () => {
+        const conn = await listener.accept();
+        await conn.write(
+          encodeFrames(v.map((r) => r.subarray(0, 600)), {
+            end: false,
+            frameSamples: 200,
+          }),
+        );
+        conn.close();
+      })();
+      const tmp = await Deno.makeTempDir();
+      const err = await StreamingOnlineTraceFitter.create({
+        ...common,
+        input: { I: iPath },
+        output: { v: fromSocket({ port, channels: 5 }) },
+        tempDir: tmp,
+      }).then(() => null, (e) => e);
+      await serve;
+      listener.close();
+      assert.ok(err instanceof StreamDroppedError, String(err));
+      assert.equal(err.sample, 600);
+      assert.match(err.message, /after sample 600/);
+      assert.deepEqual([...Deno.readDirSync(tmp)], []);
+      await Deno.remove(tmp);
+    },
+  );
+
+  await t.step(
+    "a recording failing in a later round: the error has the position, completed rounds stay available",
+    async () => {
+      const p = `${dir}/v_later.f32`;
+      await Deno.copyFile(vPath, p);
+      await Deno.copyFile(`${vPath}.json`, `${p}.json`);
+      const f = await StreamingOnlineTraceFitter.create({
+        ...common,
+        input: { I: iPath },
+        output: { v: p },
+        nSamples: 4,
+        blockSamples: 400,
+      });
+      const opt = new DifferentialEvolution({ seed: 1 });
+      await f.fit({
+        optimizer: opt,
+        nRounds: 1,
+        callback: null,
+        params: TUTORIAL_BOUNDS,
+      });
+      const best = f.bestParams;
+      const n = f.results().length;
+      // the file is truncated inside sample 1000 between rounds
+      const bytes = await Deno.readFile(p);
+      await Deno.writeFile(p, bytes.subarray(0, 5 * 4 * 1000 + 6));
+      const err = await f.fit({ optimizer: opt, nRounds: 1, callback: null })
+        .then(() => null, (e) => e);
+      assert.ok(err instanceof Error, String(err));
+      assert.match(err.message, /sample 1000/);
+      assert.equal(f.results().length, n);
+      assert.deepEqual(f.bestParams, best);
+      await f.dispose();
+    },
+  );
+
+  await t.step(
+    "models that cannot be restarted per block are rejected; shapes are checked",
+    async () => {
+      await assert.rejects(
+        () =>
+          StreamingOnlineTraceFitter.create({
+            model:
+              "dv/dt = (I*R - v)/tau : volt (unless refractory)\nR : ohm (constant)",
+            namespace: { tau: "10 ms" },
+            threshold: "v > 10*mV",
+            reset: "v = 0*mV",
+            refractory: "2*ms",
+            input: { I: [new Float64Array(10)] },
+            output: { v: [new Float64Array(10)] },
+            dt: 1e-4,
+          }),
+        /refractory/,
+      );
+      await assert.rejects(
+        () =>
+          StreamingOnlineTraceFitter.create({
+            ...common,
+            input: { I: I32 },
+            output: { v: [v32[0]] },
+          }),
+        /same shape/,
+      );
+      await assert.rejects(
+        () =>
+          StreamingOnlineTraceFitter.create({
+            ...common,
+            input: { I: `${dir}/x.bin` },
+            output: { v: vPath },
+          }),
+        /format/,
+      );
+      const f = await StreamingOnlineTraceFitter.create({
+        ...common,
+        input: { I: I32 },
+        output: { v: from([]) as never },
+      }).catch((e) => e);
+      assert.ok(f instanceof RangeError && /empty/.test(f.message));
+    },
+  );
+
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("StreamingOnlineTraceFitter: long-trace HH, reduced (full size in bench/stream_bench.ts)", async (t) => {
+  const dir = await Deno.makeTempDir();
+  await t.step(
+    "1 s at dt 0.05 ms (20000 samples) from float32 files: 64 samples × 10 rounds recover the three conductances within 5%",
+    async () => {
+      const rec = await writeHHRecording(dir, 1);
+      const r = await runFit({
+        iPath: rec.iPath,
+        vPath: rec.vPath,
+        dt: rec.dt,
+        nSamples: 64,
+        nRounds: 10,
+        boundsFactor: 1.5,
+        blockSamples: 8192,
+      });
+      for (const [k, e] of Object.entries(r.relErrors)) {
+        assert.ok(e < 0.05, `${k}: relative error ${e}`);
+      }
+    },
+  );
+  await t.step(
+    "peak RSS grows by less than 100 MB from a 0.6 s to a 6 s recording (separate processes)",
+    async () => {
+      const small = await writeHHRecording(dir, 0.6);
+      const large = await writeHHRecording(dir, 6);
+      const opts = {
+        dt: small.dt,
+        nSamples: 8,
+        nRounds: 1,
+        boundsFactor: 1.5,
+        blockSamples: 8192,
+      };
+      const a = await runFitInChild({
+        ...opts,
+        iPath: small.iPath,
+        vPath: small.vPath,
+      });
+      const b = await runFitInChild({
+        ...opts,
+        iPath: large.iPath,
+        vPath: large.vPath,
+      });
+      assert.equal(b.nSteps, 120000);
+      assert.ok(
+        b.peakRssMB - a.peakRssMB < 100,
+        `peak RSS ${a.peakRssMB} MB → ${b.peakRssMB} MB`,
+      );
+    },
+  );
+  await Deno.remove(dir, { recursive: true });
+});
