@@ -71,3 +71,4 @@ export {
 export { loadPosterior, savePosterior } from "./posteriors/file.ts";
 
 // ---- diagnostics (c2st) and further methods: exports added by other modules below ----
+export { type Feature, type InferOptions, Inferencer, type InferencerOptions } from "./inferencer.ts";

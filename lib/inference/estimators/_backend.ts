@@ -11,6 +11,28 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 
 let ready: Promise<string> | null = null;
 
+function reduceBroadcast(g: tf.Tensor, shape: number[]): tf.Tensor {
+  const axes = tf.backend_util.getReductionAxes(shape, g.shape);
+  return axes.length ? tf.reshape(tf.sum(g, axes), shape) : g;
+}
+
+/*
+ * Gradient of Mul without tfjs' defensive float32 casts of both operands (two
+ * extra copy kernels per multiplication; all tensors here are float32).
+ */
+tf.registerGradient({
+  kernelName: "Mul",
+  inputsToSave: ["a", "b"],
+  gradFunc: (dy, saved) => {
+    const [a, b] = saved;
+    const d = dy as tf.Tensor;
+    return {
+      a: () => reduceBroadcast(tf.mul(d, b), a.shape),
+      b: () => reduceBroadcast(tf.mul(d, a), b.shape),
+    };
+  },
+});
+
 function swapLast(t: tf.Tensor): tf.Tensor {
   if (t.rank === 2) return tf.transpose(t);
   const perm = [...Array(t.rank).keys()];

@@ -33,8 +33,8 @@ export interface MafConfig {
 }
 
 interface Made {
+  /** Masked input weights stacked over unmasked context weights: `[D + C, H]`. */
   first: Linear;
-  ctx: Linear;
   blocks: Linear[];
   scale: Linear;
   shift: Linear;
@@ -58,8 +58,10 @@ export class Maf implements ConditionalModel {
     const mHidden = degreeMask(hDeg, hDeg, false);
     const mOut = degreeMask(hDeg, inDeg, true);
     for (let t = 0; t < cfg.numTransforms; t++) {
-      const first = p.linear(`maf${t}.first`, d, h, undefined, mFirst);
-      const ctx = p.linear(`maf${t}.ctx`, ctxDim, h);
+      // one matMul on concat([u, ctx]): masked rows for u, dense rows for the context
+      const mCat = new Float32Array((d + ctxDim) * h).fill(1);
+      mCat.set(mFirst);
+      const first = p.linear(`maf${t}.first`, d + ctxDim, h, undefined, mCat);
       const blocks: Linear[] = [];
       for (let b = 0; b < cfg.numBlocks; b++) {
         blocks.push(p.linear(`maf${t}.block${b}`, h, h, undefined, mHidden));
@@ -67,7 +69,7 @@ export class Maf implements ConditionalModel {
       // near-identity start: small output weights (nflows initialises the last layer small)
       const scale = p.linear(`maf${t}.scale`, h, d, 1e-3, mOut);
       const shift = p.linear(`maf${t}.shift`, h, d, 1e-3, mOut);
-      this.#layers.push({ first, ctx, blocks, scale, shift });
+      this.#layers.push({ first, blocks, scale, shift });
     }
     const perm = new Float32Array(d * d);
     for (let i = 0; i < d; i++) perm[i * d + (d - 1 - i)] = 1; // reversal (symmetric)
@@ -80,7 +82,7 @@ export class Maf implements ConditionalModel {
     u: tf.Tensor2D,
     ctx: tf.Tensor2D,
   ): { scale: tf.Tensor2D; shift: tf.Tensor2D } {
-    let h = tf.add(dense(l.first, u), dense(l.ctx, ctx)) as tf.Tensor2D;
+    let h = dense(l.first, tf.concat([u, ctx], 1) as tf.Tensor2D);
     for (const b of l.blocks) h = fastTanh(dense(b, h));
     const scale = tf.add(tf.softplus(dense(l.scale, h)), 1e-3) as tf.Tensor2D;
     return { scale, shift: dense(l.shift, h) };
@@ -91,15 +93,16 @@ export class Maf implements ConditionalModel {
     ctx: tf.Tensor2D,
   ): { z: tf.Tensor2D; logDet: tf.Tensor1D } {
     let x = u;
-    let logDet: tf.Tensor1D | null = null;
+    const scales: tf.Tensor2D[] = [];
     this.#layers.forEach((l, i) => {
       const { scale, shift } = this.#made(l, x, ctx);
       x = tf.add(tf.mul(x, scale), shift) as tf.Tensor2D;
-      const ld = tf.sum(tf.log(scale), 1) as tf.Tensor1D;
-      logDet = logDet ? tf.add(logDet, ld) as tf.Tensor1D : ld;
+      scales.push(scale);
       if (this.#d > 1 && i < this.#layers.length - 1) x = mm(x, this.#perm);
     });
-    return { z: x, logDet: logDet! };
+    // log|det| = sum over layers and dimensions of log(scale), reduced once
+    const logDet = tf.sum(tf.log(tf.concat(scales, 1)), 1) as tf.Tensor1D;
+    return { z: x, logDet };
   }
 
   logProb(u: tf.Tensor2D, ctx: tf.Tensor2D): tf.Tensor1D {

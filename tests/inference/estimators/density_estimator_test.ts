@@ -1,0 +1,253 @@
+import assert from "node:assert/strict";
+import {
+  DensityEstimator,
+  type DensityEstimatorKind,
+  zScoreStats,
+} from "../../../lib/inference/estimators/density_estimator.ts";
+import { SimulationBuffer } from "../../../lib/inference/estimators/_buffer.ts";
+import { numTensors } from "../../../lib/inference/estimators/_backend.ts";
+import { Rng } from "../../../lib/_internal/random.ts";
+
+const KINDS: DensityEstimatorKind[] = ["maf", "nsf", "mdn", "made"];
+
+/** Toy problem: theta ~ U(-1,1)^d, x = theta + 0.3 * theta^2 + 0.2 * noise. */
+function toy(n: number, d: number, seed: number) {
+  const rng = new Rng(seed);
+  const theta = new Float32Array(n * d);
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < n * d; i++) {
+    theta[i] = rng.uniform(-1, 1);
+    x[i] = theta[i] + 0.3 * theta[i] ** 2 + 0.2 * rng.normal();
+  }
+  return { theta, x };
+}
+
+async function trained(kind: DensityEstimatorKind, d: number, epochs = 3) {
+  const n = 600;
+  const { theta, x } = toy(n, d, 1);
+  const est = await DensityEstimator.create(kind, zScoreStats(theta, x, n), {
+    seed: 2,
+  });
+  const tr = new SimulationBuffer(d, d);
+  const va = new SimulationBuffer(d, d);
+  for (let i = 0; i < n; i++) {
+    (i < 540 ? tr : va).push(
+      theta.subarray(i * d, (i + 1) * d),
+      x.subarray(i * d, (i + 1) * d),
+      0,
+      null,
+    );
+  }
+  const res = await est.train(tr, va, {
+    maxEpochs: epochs,
+    showProgress: false,
+  });
+  return { est, res };
+}
+
+Deno.test("DensityEstimator.logProb()", async (t) => {
+  for (const kind of KINDS) {
+    await t.step(`${kind}: 1-D density integrates to 1`, async () => {
+      const { est } = await trained(kind, 1);
+      const m = 6001;
+      const lo = -15, hi = 15, h = (hi - lo) / (m - 1);
+      const grid = Float32Array.from({ length: m }, (_, i) => lo + i * h);
+      const lp = est.logProb(grid, new Float32Array([0.4]), m);
+      let s = 0;
+      for (let i = 0; i < m; i++) {
+        s += Math.exp(lp[i]) * (i === 0 || i === m - 1 ? 0.5 : 1);
+      }
+      s *= h;
+      est.dispose();
+      assert.ok(Math.abs(s - 1) < 5e-3, `${kind} 1-D integral ${s}`);
+    });
+    await t.step(`${kind}: 2-D density integrates to 1`, async () => {
+      const { est } = await trained(kind, 2);
+      const m = 601;
+      const lo = -30, hi = 30, h = (hi - lo) / (m - 1);
+      const grid = new Float32Array(m * m * 2);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < m; j++) {
+          grid[(i * m + j) * 2] = lo + i * h;
+          grid[(i * m + j) * 2 + 1] = lo + j * h;
+        }
+      }
+      const lp = est.logProb(grid, new Float32Array([0.4, -0.3]), m * m);
+      let s = 0;
+      for (let k = 0; k < m * m; k++) s += Math.exp(lp[k]);
+      s *= h * h;
+      est.dispose();
+      assert.ok(Math.abs(s - 1) < 1e-2, `${kind} 2-D integral ${s}`);
+    });
+  }
+});
+
+Deno.test("DensityEstimator.toNoise()", async (t) => {
+  for (const kind of ["maf", "nsf"] as const) {
+    await t.step(`${kind}: x -> z -> x inverts within 1e-5`, async () => {
+      const { est } = await trained(kind, 3, 2);
+      const rng = new Rng(5);
+      const n = 500;
+      const theta = Float32Array.from(
+        { length: n * 3 },
+        () => rng.uniform(-1.5, 1.5),
+      );
+      // include points outside the spline interval (linear tails)
+      theta[0] = 8;
+      theta[1] = -7;
+      const x = Float32Array.from({ length: n * 3 }, () => rng.uniform(-1, 1));
+      const z = est.toNoise(theta, x, n);
+      const back = est.fromNoise(z, x, n);
+      let maxErr = 0;
+      for (let i = 0; i < theta.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(back[i] - theta[i]));
+      }
+      est.dispose();
+      assert.ok(maxErr < 1e-5, `${kind} max inversion error ${maxErr}`);
+    });
+  }
+  await t.step("mixtures are not flows", async () => {
+    const { est } = await trained("mdn", 1, 1);
+    assert.throws(
+      () => est.toNoise(new Float32Array([0]), new Float32Array([0]), 1),
+      TypeError,
+    );
+    est.dispose();
+  });
+});
+
+Deno.test("DensityEstimator.train()", async (t) => {
+  await t.step(
+    "no tensor leak after create + train + sample + dispose",
+    async () => {
+      for (const kind of KINDS) {
+        // warm up the backend and any lazily created kernel constants
+        const w = await trained(kind, 2, 1);
+        w.est.sample(10, new Float32Array([0, 0]), new Rng(1));
+        w.est.dispose();
+        const before = numTensors();
+        const { est } = await trained(kind, 2, 2);
+        est.sample(200, new Float32Array([0, 0]), new Rng(1));
+        est.logProb(new Float32Array([0, 0]), new Float32Array([0, 0]), 1);
+        est.logProbWithGrad(
+          new Float32Array([0, 0]),
+          new Float32Array([0, 0]),
+          1,
+        );
+        est.dispose();
+        assert.equal(
+          numTensors(),
+          before,
+          `${kind} leaked ${numTensors() - before} tensors`,
+        );
+      }
+    },
+  );
+  await t.step("early stopping restores the best validation loss", async () => {
+    const { est, res } = await trained("mdn", 1, 30);
+    assert.equal(res.validationLosses.length, res.epochs);
+    assert.equal(res.bestValidationLoss, Math.min(...res.validationLosses));
+    assert.ok(res.samplesPerSecond > 0);
+    est.dispose();
+  });
+  await t.step(
+    "parameter counts match sbi (MAF 28,020; NSF 60,925; MDN 8,310)",
+    async () => {
+      const z = zScoreStats(
+        new Float32Array([0, 1, 2, 3]),
+        new Float32Array([0, 1, 3, 2]),
+        2,
+      );
+      for (
+        const [k, n] of [["maf", 28020 - 250], ["nsf", 60925], [
+          "mdn",
+          8310,
+        ]] as const
+      ) {
+        const e = await DensityEstimator.create(k, z);
+        assert.equal(e.numParameters, n, k);
+        e.dispose();
+      }
+    },
+  );
+  await t.step("sampling is reproducible with a seed", async () => {
+    const { est } = await trained("nsf", 2, 1);
+    const a = est.sample(50, new Float32Array([0.1, 0.2]), new Rng(9));
+    const b = est.sample(50, new Float32Array([0.1, 0.2]), new Rng(9));
+    assert.deepEqual(a, b);
+    est.dispose();
+  });
+});
+
+Deno.test("DensityEstimator embedding nets", async (t) => {
+  await t.step(
+    "MLP embedding for high-dimensional x is trained and saved in the weights",
+    async () => {
+      const n = 400, dx = 60;
+      const rng = new Rng(3);
+      const theta = Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+      const x = new Float32Array(n * dx);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < dx; j++) {
+          x[i * dx + j] = theta[i] * Math.sin(j) + 0.1 * rng.normal();
+        }
+      }
+      const est = await DensityEstimator.create(
+        "mdn",
+        zScoreStats(theta, x, n),
+      ); // default: MLP for dx > 50
+      assert.equal(est.config.embedding.type, "mlp");
+      const w0 = est.getWeights()[0].slice();
+      const tr = new SimulationBuffer(1, dx), va = new SimulationBuffer(1, dx);
+      for (let i = 0; i < n; i++) {
+        (i < 360 ? tr : va).push(
+          [theta[i]],
+          x.subarray(i * dx, (i + 1) * dx),
+          0,
+          null,
+        );
+      }
+      await est.train(tr, va, { maxEpochs: 2, showProgress: false });
+      assert.notDeepEqual(est.getWeights()[0], w0);
+      const copy = est.clone();
+      assert.deepEqual(
+        copy.logProb(theta.subarray(0, 5), x.subarray(0, 5 * dx), 5),
+        est.logProb(theta.subarray(0, 5), x.subarray(0, 5 * dx), 5),
+      );
+      copy.dispose();
+      est.dispose();
+    },
+  );
+  await t.step(
+    "a user tfjs layers model can be the embedding net",
+    async () => {
+      const tfl = await import("@tensorflow/tfjs-layers");
+      const { theta, x } = toy(300, 2, 4);
+      const z = zScoreStats(theta, x, 300);
+      await DensityEstimator.create("mdn", z).then((e) => e.dispose()); // backend ready before building layers
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.dense({ inputShape: [2], units: 8, activation: "relu" }),
+        ],
+      });
+      const est = await DensityEstimator.create("maf", z, {
+        embeddingNet: model,
+      });
+      assert.equal(est.config.embedding.type, "user");
+      const before = (model.getWeights()[0].dataSync() as Float32Array).slice();
+      const tr = new SimulationBuffer(2, 2), va = new SimulationBuffer(2, 2);
+      for (let i = 0; i < 300; i++) {
+        (i < 270 ? tr : va).push(
+          theta.subarray(2 * i, 2 * i + 2),
+          x.subarray(2 * i, 2 * i + 2),
+          0,
+          null,
+        );
+      }
+      await est.train(tr, va, { maxEpochs: 2, showProgress: false });
+      assert.notDeepEqual(model.getWeights()[0].dataSync(), before);
+      est.dispose();
+      model.dispose();
+    },
+  );
+});
