@@ -57,6 +57,8 @@ export interface RunnerOptions {
   precision?: "f64" | "f32";
   /** CPU worker threads. Default: 1 for small batches, all cores for ≥ 4096 neurons. */
   threads?: number;
+  /** Spike-buffer capacity per neuron and chunk on the GPU (overflow is reported, never silent). Default: max(64, steps/10). */
+  spikeCapacity?: number;
   /** CPU engine: `"auto"` (SIMD WebAssembly when supported and single-threaded, else JavaScript), `"wasm"` or `"js"`. Default `"auto"`. */
   engine?: "auto" | "wasm" | "js";
   /** Online squared-error accumulation against `<variable>_target` (fitters). */
@@ -422,6 +424,7 @@ export class Runner {
       accumulate: options.accumulate ?? null,
       threads: options.threads,
       engine: options.engine,
+      spikeCapacity: options.spikeCapacity,
     });
     return new Runner(model, dt, n, record, every, kernel);
   }
