@@ -62,3 +62,4 @@ export {
   type SimulationResult,
 } from "./lib/simulation/simulate.ts";
 export * from "./lib/fitting/mod.ts";
+export * from "./lib/io/mod.ts";
