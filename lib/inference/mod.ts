@@ -71,4 +71,49 @@ export {
 export { loadPosterior, savePosterior } from "./posteriors/file.ts";
 
 // ---- diagnostics (c2st) and further methods: exports added by other modules below ----
-export { type Feature, type InferOptions, Inferencer, type InferencerOptions } from "./inferencer.ts";
+export {
+  type Feature,
+  Inferencer,
+  type InferencerOptions,
+  type InferOptions,
+} from "./inferencer.ts";
+export {
+  type BoxTransform,
+  clampToBox,
+  fromUnconstrained,
+  type Potential,
+  type Proposal,
+  sampleLogWeights,
+  sirInit,
+  toMatrix,
+  toUnconstrained,
+  unconstrainedPotential,
+} from "./samplers/potential.ts";
+export {
+  type ChainOptions,
+  CountedPotential,
+  type SamplerResult,
+} from "./samplers/_chains.ts";
+export { type SliceOptions, sliceSample } from "./samplers/slice.ts";
+export { type MHOptions, mhSample } from "./samplers/mh.ts";
+export {
+  type RejectionOptions,
+  type RejectionResult,
+  rejectionSample,
+  type SIROptions,
+  sirSample,
+} from "./samplers/importance.ts";
+export {
+  likelihoodPotential,
+  observationRows,
+} from "./potentials/likelihood_potential.ts";
+export { NLE, type NLEOptions, type NLETrainOptions } from "./methods/nle.ts";
+export {
+  ImportancePosterior,
+  type MCMCMapOptions,
+  type MCMCMethod,
+  MCMCPosterior,
+  type MCMCPosteriorOptions,
+  type MCMCSampleOptions,
+  RejectionPosterior,
+} from "./posteriors/mcmc_posterior.ts";

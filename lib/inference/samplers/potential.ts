@@ -1,0 +1,234 @@
+/**
+ * Shared pieces of the samplers: the batched potential type, the "sir" chain
+ * initialisation (sbi's default: resample prior draws by their potential) and
+ * the logit transform that lets samplers work in unconstrained space for
+ * bounded (box) priors.
+ * @module
+ */
+import { Matrix } from "../matrix.ts";
+import type { RandomSource } from "../priors/prior.ts";
+
+/**
+ * A batched potential: the unnormalised log-density of each row of `theta`
+ * (`-Infinity` outside the support). Samplers only ever see this function.
+ */
+export type Potential = (theta: Matrix) => Float64Array;
+
+/** Something that proposes parameters: `sample` rows and their `logProb`. */
+export interface Proposal {
+  /** Parameter dimension. */
+  readonly dim: number;
+  /**
+   * Draws `n` rows.
+   * @param n number of rows
+   * @param rng random source
+   * @returns an `n x dim` Matrix
+   */
+  sample(n: number, rng?: RandomSource | number): Matrix;
+  /**
+   * Log-density of each row.
+   * @param theta rows
+   * @returns one value per row
+   */
+  logProb(theta: Matrix): Float64Array;
+}
+
+/**
+ * Packs `n` rows of doubles into a `Matrix` (float32) for a potential call.
+ * @param data `n * d` values
+ * @param n rows
+ * @param d columns
+ * @returns the matrix
+ */
+export function toMatrix(data: Float64Array, n: number, d: number): Matrix {
+  return new Matrix(n, d, Float32Array.from(data.subarray(0, n * d)));
+}
+
+/**
+ * Samples an index from unnormalised log-weights (`-Infinity` allowed).
+ * @param logW log-weights
+ * @param rng random source
+ * @returns the index, or -1 if every weight is zero
+ */
+export function sampleLogWeights(
+  logW: ArrayLike<number>,
+  rng: RandomSource,
+): number {
+  let mx = -Infinity;
+  for (let i = 0; i < logW.length; i++) if (logW[i] > mx) mx = logW[i];
+  if (mx === -Infinity || Number.isNaN(mx)) return -1;
+  let total = 0;
+  for (let i = 0; i < logW.length; i++) {
+    const w = logW[i];
+    if (w === w) total += Math.exp(w - mx);
+  }
+  let u = rng.random() * total;
+  let last = -1;
+  for (let i = 0; i < logW.length; i++) {
+    const w = logW[i];
+    if (!(w === w) || w === -Infinity) continue;
+    last = i;
+    u -= Math.exp(w - mx);
+    if (u <= 0) return i;
+  }
+  return last;
+}
+
+/**
+ * Initial chain states by sampling-importance-resampling from prior draws
+ * (sbi's `init_strategy="sir"`: 10,000 prior draws resampled with weights
+ * proportional to `exp(potential)`; here drawn with replacement, one batch).
+ * @param potential batched potential
+ * @param prior proposal of the initial draws (the prior)
+ * @param numChains number of chains
+ * @param rng random source
+ * @param numCandidates prior draws (default 10,000)
+ * @returns `numChains * dim` initial states
+ * @throws {RangeError} if no candidate has a finite potential
+ */
+export function sirInit(
+  potential: Potential,
+  prior: {
+    dim: number;
+    sample(n: number, rng?: RandomSource | number): Matrix;
+  },
+  numChains: number,
+  rng: RandomSource,
+  numCandidates = 10_000,
+): Float64Array {
+  const d = prior.dim;
+  const cand = prior.sample(numCandidates, rng);
+  const lp = potential(cand);
+  const out = new Float64Array(numChains * d);
+  // Cumulative weights once, then binary search per chain.
+  let mx = -Infinity;
+  for (const v of lp) if (v > mx) mx = v;
+  if (!(mx > -Infinity)) {
+    throw new RangeError(
+      `sir initialisation: none of ${numCandidates} prior draws has a finite potential`,
+    );
+  }
+  const cum = new Float64Array(lp.length);
+  let s = 0;
+  for (let i = 0; i < lp.length; i++) {
+    s += lp[i] === lp[i] ? Math.exp(lp[i] - mx) : 0;
+    cum[i] = s;
+  }
+  for (let c = 0; c < numChains; c++) {
+    const u = rng.random() * s;
+    let lo = 0, hi = cum.length - 1;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (cum[m] < u) lo = m + 1;
+      else hi = m;
+    }
+    for (let j = 0; j < d; j++) out[c * d + j] = cand.data[lo * d + j];
+  }
+  return out;
+}
+
+/** A bijection between unconstrained z and the support of a box prior. */
+export interface BoxTransform {
+  /** Lower bounds. */
+  low: number[];
+  /** Upper bounds. */
+  high: number[];
+}
+
+/**
+ * Maps z (unconstrained) to theta = low + (high - low) * sigmoid(z), in place.
+ * @param z values, row-major with `low.length` columns
+ * @param t bounds
+ * @returns a new array of theta values
+ */
+export function fromUnconstrained(
+  z: Float64Array,
+  t: BoxTransform,
+): Float64Array {
+  const d = t.low.length;
+  const out = new Float64Array(z.length);
+  for (let i = 0; i < z.length; i++) {
+    const j = i % d;
+    out[i] = t.low[j] + (t.high[j] - t.low[j]) / (1 + Math.exp(-z[i]));
+  }
+  return out;
+}
+
+/**
+ * Maps theta inside the box to z = logit((theta - low) / (high - low)).
+ * @param theta values, row-major with `low.length` columns
+ * @param t bounds
+ * @returns z values (clamped to avoid infinities at the bounds)
+ */
+export function toUnconstrained(
+  theta: Float64Array,
+  t: BoxTransform,
+): Float64Array {
+  const d = t.low.length;
+  const out = new Float64Array(theta.length);
+  for (let i = 0; i < theta.length; i++) {
+    const j = i % d;
+    let u = (theta[i] - t.low[j]) / (t.high[j] - t.low[j]);
+    u = Math.min(1 - 1e-12, Math.max(1e-12, u));
+    out[i] = Math.log(u / (1 - u));
+  }
+  return out;
+}
+
+/**
+ * Potential in unconstrained coordinates: U(z) = potential(theta(z)) +
+ * log|d theta / d z|, with log|d theta_j / d z_j| = log(high_j - low_j) +
+ * log sigmoid(z_j) + log sigmoid(-z_j) (change of variables).
+ * @param potential potential in theta space
+ * @param t box bounds
+ * @returns the potential in z space
+ */
+export function unconstrainedPotential(
+  potential: Potential,
+  t: BoxTransform,
+): Potential {
+  const d = t.low.length;
+  const logSpan = t.low.map((l, j) => Math.log(t.high[j] - l));
+  const logSig = (v: number) =>
+    v >= 0 ? -Math.log1p(Math.exp(-v)) : v - Math.log1p(Math.exp(v));
+  return (z: Matrix) => {
+    const zz = Float64Array.from(z.data);
+    const th = fromUnconstrained(zz, t);
+    const m = new Matrix(z.rows, d, Float32Array.from(th));
+    clampToBox(m.data, t);
+    const lp = potential(m);
+    for (let r = 0; r < z.rows; r++) {
+      let lj = 0;
+      for (let j = 0; j < d; j++) {
+        const v = zz[r * d + j];
+        lj += logSpan[j] + logSig(v) + logSig(-v);
+      }
+      lp[r] += lj;
+    }
+    return lp;
+  };
+}
+
+/**
+ * Moves float32 values that rounded onto or beyond a bound strictly inside the box, in place.
+ * @param data row-major values with `t.low.length` columns
+ * @param t bounds
+ */
+export function clampToBox(data: Float32Array, t: BoxTransform): void {
+  const d = t.low.length;
+  for (let i = 0; i < data.length; i++) {
+    const j = i % d;
+    if (!(data[i] > t.low[j])) data[i] = nextUp(t.low[j]);
+    else if (!(data[i] < t.high[j])) data[i] = nextDown(t.high[j]);
+  }
+}
+
+function nextUp(v: number): number {
+  const f = Math.fround(v);
+  return f > v ? f : Math.fround(f + Math.max(Math.abs(f) * 1.2e-7, 1e-38));
+}
+
+function nextDown(v: number): number {
+  const f = Math.fround(v);
+  return f < v ? f : Math.fround(f - Math.max(Math.abs(f) * 1.2e-7, 1e-38));
+}
