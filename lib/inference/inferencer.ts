@@ -20,7 +20,11 @@ import { Rng } from "../_internal/random.ts";
 import { Matrix, type MatrixLike } from "./matrix.ts";
 import { BoxUniform } from "./priors/box_uniform.ts";
 import type { Prior } from "./priors/prior.ts";
-import { NPE, type NPETrainOptions, type TrainingSummary } from "./methods/npe.ts";
+import {
+  NPE,
+  type NPETrainOptions,
+  type TrainingSummary,
+} from "./methods/npe.ts";
 import type { DirectPosterior } from "./posteriors/direct_posterior.ts";
 import { loadPosterior, savePosterior } from "./posteriors/file.ts";
 import type { DensityEstimatorKind } from "./estimators/density_estimator.ts";
@@ -143,13 +147,23 @@ export class Inferencer {
    * ```
    */
   constructor(options: InferencerOptions) {
-    if (!options || typeof options !== "object") throw new TypeError("Inferencer needs an options object");
-    if (!(options.dt > 0)) throw new RangeError(`dt must be a positive number of seconds, got ${options.dt}`);
+    if (!options || typeof options !== "object") {
+      throw new TypeError("Inferencer needs an options object");
+    }
+    if (!(options.dt > 0)) {
+      throw new RangeError(
+        `dt must be a positive number of seconds, got ${options.dt}`,
+      );
+    }
     this.#opts = options;
     this.dt = options.dt;
     this.#rng = new Rng(options.seed ?? 0);
     const outKeys = Object.keys(options.output ?? {});
-    if (outKeys.length === 0) throw new TypeError("output must name at least one variable, e.g. { v: traces }");
+    if (outKeys.length === 0) {
+      throw new TypeError(
+        "output must name at least one variable, e.g. { v: traces }",
+      );
+    }
     this.#spikes = outKeys.includes("spikes");
     this.#outputVars = outKeys.filter((k) => k !== "spikes");
     this.model = typeof options.model === "string"
@@ -167,47 +181,75 @@ export class Inferencer {
     }
     for (const v of this.#outputVars) {
       if (!this.model.program.recordable.has(v)) {
-        throw new TypeError(`output '${v}' is not a variable of the model (states: ${this.model.states.join(", ")})`);
+        throw new TypeError(
+          `output '${v}' is not a variable of the model (states: ${
+            this.model.states.join(", ")
+          })`,
+        );
       }
     }
     this.paramNames = [...this.model.parameters].sort();
     const inputs = Object.entries(options.input ?? {});
     if (inputs.length === 0 && this.model.inputs.length > 0) {
-      throw new TypeError(`the model needs inputs: ${this.model.inputs.join(", ")}`);
+      throw new TypeError(
+        `the model needs inputs: ${this.model.inputs.join(", ")}`,
+      );
     }
-    const first = inputs.length ? rowsOf(inputs[0][1]) : rowsOf(options.output[this.#outputVars[0]] as TraceMatrix);
+    const first = inputs.length
+      ? rowsOf(inputs[0][1])
+      : rowsOf(options.output[this.#outputVars[0]] as TraceMatrix);
     this.nTraces = first.length;
     this.nSteps = first[0].length;
     for (const [k, m] of inputs) {
       const r = rowsOf(m);
-      if (r.length !== this.nTraces || r.some((x) => x.length !== this.nSteps)) {
-        throw new TypeError(`input '${k}' must have ${this.nTraces} rows of ${this.nSteps} samples`);
+      if (
+        r.length !== this.nTraces || r.some((x) => x.length !== this.nSteps)
+      ) {
+        throw new TypeError(
+          `input '${k}' must have ${this.nTraces} rows of ${this.nSteps} samples`,
+        );
       }
     }
     const features = options.features;
-    if (this.#spikes && !features?.spikes) throw new TypeError("output 'spikes' needs features: { spikes: [...] }");
+    if (this.#spikes && !features?.spikes) {
+      throw new TypeError("output 'spikes' needs features: { spikes: [...] }");
+    }
     if (features) {
       for (const k of Object.keys(features)) {
-        if (!outKeys.includes(k)) throw new TypeError(`features given for '${k}', which is not an output (${outKeys.join(", ")})`);
+        if (!outKeys.includes(k)) {
+          throw new TypeError(
+            `features given for '${k}', which is not an output (${
+              outKeys.join(", ")
+            })`,
+          );
+        }
       }
     }
     // observation
     const xo: number[] = [];
     for (const k of outKeys) {
       const rows = k === "spikes"
-        ? (options.output.spikes as readonly ArrayLike<number>[]).map((r) => Float64Array.from(r))
+        ? (options.output.spikes as readonly ArrayLike<number>[]).map((r) =>
+          Float64Array.from(r)
+        )
         : rowsOf(options.output[k] as TraceMatrix);
       if (rows.length !== this.nTraces) {
-        throw new TypeError(`output '${k}' has ${rows.length} rows, expected ${this.nTraces} (one per input trace)`);
+        throw new TypeError(
+          `output '${k}' has ${rows.length} rows, expected ${this.nTraces} (one per input trace)`,
+        );
       }
       for (const r of rows) {
-        if (features?.[k]) for (const f of features[k]) xo.push(f(r));
+        if (features?.[k]) { for (const f of features[k]) xo.push(f(r)); }
         else for (const v of r) xo.push(v);
       }
     }
     this.xo = Float32Array.from(xo);
     if (!this.xo.every(Number.isFinite)) {
-      throw new RangeError(`the observed features contain NaN or infinite values: [${Array.from(this.xo).join(", ")}]`);
+      throw new RangeError(
+        `the observed features contain NaN or infinite values: [${
+          Array.from(this.xo).join(", ")
+        }]`,
+      );
     }
   }
 
@@ -218,12 +260,18 @@ export class Inferencer {
    * @throws {TypeError} missing or unknown parameter
    * @throws {RangeError} inverted bounds
    */
-  initPrior(bounds: Record<string, readonly [number | string, number | string]>): BoxUniform {
+  initPrior(
+    bounds: Record<string, readonly [number | string, number | string]>,
+  ): BoxUniform {
     const low: number[] = [];
     const high: number[] = [];
     for (const k of Object.keys(bounds)) {
       if (!this.paramNames.includes(k)) {
-        throw new TypeError(`'${k}' is not a parameter of the model (parameters: ${this.paramNames.join(", ")})`);
+        throw new TypeError(
+          `'${k}' is not a parameter of the model (parameters: ${
+            this.paramNames.join(", ")
+          })`,
+        );
       }
     }
     for (const p of this.paramNames) {
@@ -234,13 +282,21 @@ export class Inferencer {
         if (typeof x === "number") return x;
         const q = parseQuantity(x);
         if (!q.dim.equals(dim)) {
-          throw new DimensionMismatchError(`bound "${x}" of '${p}' has dimension ${q.dim}, expected ${dim}`, q.dim, dim);
+          throw new DimensionMismatchError(
+            `bound "${x}" of '${p}' has dimension ${q.dim}, expected ${dim}`,
+            q.dim,
+            dim,
+          );
         }
         return q.value;
       };
       const lo = val(b[0]);
       const hi = val(b[1]);
-      if (!(lo < hi)) throw new RangeError(`bounds of '${p}' must satisfy low < high, got [${lo}, ${hi}]`);
+      if (!(lo < hi)) {
+        throw new RangeError(
+          `bounds of '${p}' must satisfy low < high, got [${lo}, ${hi}]`,
+        );
+      }
       low.push(lo);
       high.push(hi);
     }
@@ -257,8 +313,14 @@ export class Inferencer {
    */
   generateTrainingData(n: number, prior?: Prior): Matrix {
     const p = prior ?? this.#prior;
-    if (!p) throw new TypeError("no prior: call initPrior(bounds) first or pass a prior");
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+    if (!p) {
+      throw new TypeError(
+        "no prior: call initPrior(bounds) first or pass a prior",
+      );
+    }
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`n must be a positive integer, got ${n}`);
+    }
     return p.sample(n, this.#rng.fork());
   }
 
@@ -271,16 +333,33 @@ export class Inferencer {
   async extractSummaryStatistics(theta: MatrixLike): Promise<Matrix> {
     const th = Matrix.of(theta);
     if (th.cols !== this.paramNames.length) {
-      throw new TypeError(`theta has ${th.cols} columns, expected ${this.paramNames.length} (${this.paramNames.join(", ")})`);
+      throw new TypeError(
+        `theta has ${th.cols} columns, expected ${this.paramNames.length} (${
+          this.paramNames.join(", ")
+        })`,
+      );
     }
     const outKeys = Object.keys(this.#opts.output);
     const perSet = outKeys.reduce(
-      (a, k) => a + this.nTraces * (this.#opts.features?.[k]?.length ?? (k === "spikes" ? 0 : this.nSteps)),
+      (a, k) =>
+        a +
+        this.nTraces *
+          (this.#opts.features?.[k]?.length ??
+            (k === "spikes" ? 0 : this.nSteps)),
       0,
     );
     const x = new Matrix(th.rows, perSet);
     const maxValues = this.#opts.maxBatchValues ?? 2e7;
-    const batch = Math.max(1, Math.floor(maxValues / Math.max(1, this.nTraces * this.nSteps * Math.max(1, this.#outputVars.length))));
+    const batch = Math.max(
+      1,
+      Math.floor(
+        maxValues /
+          Math.max(
+            1,
+            this.nTraces * this.nSteps * Math.max(1, this.#outputVars.length),
+          ),
+      ),
+    );
     for (let s0 = 0; s0 < th.rows; s0 += batch) {
       const s1 = Math.min(th.rows, s0 + batch);
       const r = await this.#simulate(th.sliceRows(s0, s1), this.#outputVars);
@@ -290,9 +369,11 @@ export class Inferencer {
         for (const k of outKeys) {
           for (let tr = 0; tr < this.nTraces; tr++) {
             const neuron = (s - s0) * this.nTraces + tr;
-            const values = k === "spikes" ? r.spikes[neuron] : r.traces[k][neuron];
+            const values = k === "spikes"
+              ? r.spikes[neuron]
+              : r.traces[k][neuron];
             const fs = this.#opts.features?.[k];
-            if (fs) for (const f of fs) row[c++] = f(values);
+            if (fs) { for (const f of fs) row[c++] = f(values); }
             else for (let j = 0; j < values.length; j++) row[c++] = values[j];
           }
         }
@@ -301,12 +382,22 @@ export class Inferencer {
     return x;
   }
 
-  async #simulate(theta: Matrix, record: string[], paramInit?: Record<string, number | string>) {
+  async #simulate(
+    theta: Matrix,
+    record: string[],
+    paramInit?: Record<string, number | string>,
+  ) {
     const nS = theta.rows;
     const params: Record<string, Float64Array> = {};
     this.paramNames.forEach((p, j) => {
       const a = new Float64Array(nS * this.nTraces);
-      for (let s = 0; s < nS; s++) a.fill(theta.data[s * theta.cols + j], s * this.nTraces, (s + 1) * this.nTraces);
+      for (let s = 0; s < nS; s++) {
+        a.fill(
+          theta.data[s * theta.cols + j],
+          s * this.nTraces,
+          (s + 1) * this.nTraces,
+        );
+      }
       params[p] = a;
     });
     return await simulate(this.model, {
@@ -329,7 +420,11 @@ export class Inferencer {
    * @param theta parameters
    * @param x data
    */
-  async saveSummaryStatistics(path: string | URL, theta: MatrixLike, x: MatrixLike): Promise<void> {
+  async saveSummaryStatistics(
+    path: string | URL,
+    theta: MatrixLike,
+    x: MatrixLike,
+  ): Promise<void> {
     const t = Matrix.of(theta);
     const xm = Matrix.of(x);
     await writeNpz(path, {
@@ -343,11 +438,23 @@ export class Inferencer {
    * @param path source
    * @returns theta and x
    */
-  async loadSummaryStatistics(path: string | URL): Promise<{ theta: Matrix; x: Matrix }> {
+  async loadSummaryStatistics(
+    path: string | URL,
+  ): Promise<{ theta: Matrix; x: Matrix }> {
     const z = await readNpz(path);
-    if (!z.theta || !z.x) throw new TypeError(`${path} must contain arrays 'theta' and 'x', found: ${Object.keys(z).join(", ")}`);
+    if (!z.theta || !z.x) {
+      throw new TypeError(
+        `${path} must contain arrays 'theta' and 'x', found: ${
+          Object.keys(z).join(", ")
+        }`,
+      );
+    }
     const m = (a: { data: ArrayLike<number>; shape: readonly number[] }) =>
-      new Matrix(a.shape[0], a.shape.length > 1 ? a.shape[1] : 1, Float32Array.from(a.data));
+      new Matrix(
+        a.shape[0],
+        a.shape.length > 1 ? a.shape[1] : 1,
+        Float32Array.from(a.data),
+      );
     return { theta: m(z.theta), x: m(z.x) };
   }
 
@@ -356,12 +463,26 @@ export class Inferencer {
    * @param options density estimator and prior
    * @returns an NPE
    */
-  initInference(options: { densityEstimator?: DensityEstimatorKind; prior?: Prior; inferenceMethod?: "NPE" } = {}): NPE {
+  initInference(
+    options: {
+      densityEstimator?: DensityEstimatorKind;
+      prior?: Prior;
+      inferenceMethod?: "NPE";
+    } = {},
+  ): NPE {
     const method = options.inferenceMethod ?? "NPE";
-    if (method !== "NPE") throw new RangeError(`unknown inference method ${JSON.stringify(method)}; available: "NPE"`);
+    if (method !== "NPE") {
+      throw new RangeError(
+        `unknown inference method ${JSON.stringify(method)}; available: "NPE"`,
+      );
+    }
     const prior = options.prior ?? this.#prior;
     if (!prior) throw new TypeError("no prior: call initPrior(bounds) first");
-    return new NPE({ prior, densityEstimator: options.densityEstimator ?? "maf", seed: this.#opts.seed ?? 0 });
+    return new NPE({
+      prior,
+      densityEstimator: options.densityEstimator ?? "maf",
+      seed: this.#opts.seed ?? 0,
+    });
   }
 
   /**
@@ -391,7 +512,9 @@ export class Inferencer {
         : proposal.sample(n, this.#rng.fork());
       x = await this.extractSummaryStatistics(theta);
     }
-    const proposal = options.proposal && "setDefaultX" in options.proposal ? options.proposal : undefined;
+    const proposal = options.proposal && "setDefaultX" in options.proposal
+      ? options.proposal
+      : undefined;
     options.inference.appendSimulations(theta, x, { proposal });
     const summary = await options.inference.train(options.trainOptions ?? {});
     this.summaries.push(summary);
@@ -408,10 +531,15 @@ export class Inferencer {
    */
   async infer(options: InferOptions = {}): Promise<DirectPosterior> {
     if (options.restart || !this.#npe) {
-      if (!options.params && !this.#prior) throw new TypeError("infer needs params: bounds of every parameter");
+      if (!options.params && !this.#prior) {
+        throw new TypeError("infer needs params: bounds of every parameter");
+      }
       if (options.params) this.initPrior(options.params);
       this.#npe?.dispose();
-      this.#npe = this.initInference({ densityEstimator: options.densityEstimator, inferenceMethod: options.inferenceMethod });
+      this.#npe = this.initInference({
+        densityEstimator: options.densityEstimator,
+        inferenceMethod: options.inferenceMethod,
+      });
       this.#posterior = null;
       this.#round = 0;
     }
@@ -444,8 +572,13 @@ export class Inferencer {
    * @returns rows = samples, sorted-parameter columns
    */
   sample(n: number, options: { seed?: number } = {}): Promise<Matrix> {
-    if (!this.#posterior) throw new TypeError("no posterior yet: call infer() first");
-    return this.#posterior.sample(n, { x: this.xo, seed: options.seed ?? this.#rng.nextU32() });
+    if (!this.#posterior) {
+      throw new TypeError("no posterior yet: call infer() first");
+    }
+    return this.#posterior.sample(n, {
+      x: this.xo,
+      seed: options.seed ?? this.#rng.nextU32(),
+    });
   }
 
   /**
@@ -460,17 +593,32 @@ export class Inferencer {
     outputVar?: string | string[];
     paramInit?: Record<string, number | string>;
     params?: Record<string, number>;
-  } = {}): Promise<{ traces: Record<string, Float64Array[]>; spikes: Float64Array[]; params: Record<string, number> }> {
+  } = {}): Promise<
+    {
+      traces: Record<string, Float64Array[]>;
+      spikes: Float64Array[];
+      params: Record<string, number>;
+    }
+  > {
     let mean: number[];
     if (options.params) {
       mean = this.paramNames.map((p) => {
-        if (!(p in options.params!)) throw new TypeError(`params is missing '${p}'`);
+        if (!(p in options.params!)) {
+          throw new TypeError(`params is missing '${p}'`);
+        }
         return options.params![p];
       });
     } else {
       const post = options.posterior ?? this.#posterior;
-      if (!post) throw new TypeError("no posterior yet: call infer() first or pass params");
-      const s = await post.sample(options.nSamples ?? 1, { x: this.xo, seed: this.#rng.nextU32() });
+      if (!post) {
+        throw new TypeError(
+          "no posterior yet: call infer() first or pass params",
+        );
+      }
+      const s = await post.sample(options.nSamples ?? 1, {
+        x: this.xo,
+        seed: this.#rng.nextU32(),
+      });
       mean = this.paramNames.map((_, j) => {
         let a = 0;
         for (let i = 0; i < s.rows; i++) a += s.data[i * s.cols + j];
@@ -479,8 +627,14 @@ export class Inferencer {
     }
     const vars = options.outputVar === undefined
       ? this.#outputVars
-      : (Array.isArray(options.outputVar) ? options.outputVar : [options.outputVar]).filter((v) => v !== "spikes");
-    const r = await this.#simulate(new Matrix(1, mean.length, Float32Array.from(mean)), vars, options.paramInit);
+      : (Array.isArray(options.outputVar)
+        ? options.outputVar
+        : [options.outputVar]).filter((v) => v !== "spikes");
+    const r = await this.#simulate(
+      new Matrix(1, mean.length, Float32Array.from(mean)),
+      vars,
+      options.paramInit,
+    );
     return {
       traces: r.traces,
       spikes: r.spikes,
@@ -493,7 +647,9 @@ export class Inferencer {
    * @param path destination
    */
   async savePosterior(path: string | URL): Promise<void> {
-    if (!this.#posterior) throw new TypeError("no posterior to save: call infer() first");
+    if (!this.#posterior) {
+      throw new TypeError("no posterior to save: call infer() first");
+    }
     await savePosterior(this.#posterior, path);
   }
 
@@ -519,8 +675,12 @@ export class Inferencer {
 }
 
 function rowsOf(m: TraceMatrix | readonly ArrayLike<number>[]): Float64Array[] {
-  if (m instanceof Float64Array || m instanceof Float32Array) return [Float64Array.from(m)];
+  if (m instanceof Float64Array || m instanceof Float32Array) {
+    return [Float64Array.from(m)];
+  }
   const a = m as ArrayLike<number>[];
-  if (a.length > 0 && typeof (a as unknown as number[])[0] === "number") return [Float64Array.from(a as unknown as number[])];
+  if (a.length > 0 && typeof (a as unknown as number[])[0] === "number") {
+    return [Float64Array.from(a as unknown as number[])];
+  }
   return Array.from(a, (r) => Float64Array.from(r));
 }

@@ -23,7 +23,10 @@ g_K : siemens (constant)
 const dt = 1e-4;
 const inWindow = (k: number) => k * dt > 0.1 && k * dt < 0.9;
 const resting = (k: number) => k * dt > 0.01 && k * dt < 0.09;
-function stats(v: Float64Array, pick: (k: number) => boolean): { max: number; mean: number; std: number } {
+function stats(
+  v: Float64Array,
+  pick: (k: number) => boolean,
+): { max: number; mean: number; std: number } {
   let max = -Infinity;
   let s = 0;
   let s2 = 0;
@@ -46,8 +49,12 @@ const features = [
 ];
 
 async function tutorial(): Promise<Inferencer> {
-  const input = await readNpy(new URL("reference/brian2/input_traces_synthetic.npy", SHARED));
-  const output = await readNpy(new URL("reference/brian2/output_traces_synthetic.npy", SHARED));
+  const input = await readNpy(
+    new URL("reference/brian2/input_traces_synthetic.npy", SHARED),
+  );
+  const output = await readNpy(
+    new URL("reference/brian2/output_traces_synthetic.npy", SHARED),
+  );
   return new Inferencer({
     dt,
     model: HH,
@@ -57,23 +64,53 @@ async function tutorial(): Promise<Inferencer> {
     method: "exponential_euler",
     threshold: "m > 0.5",
     refractory: "m > 0.5",
-    namespace: { C: "200 pF", VT: "-60 mV", E_Na: "53 mV", E_K: "-107 mV", E_l: "-70 mV", g_l: "10 nS" },
-    paramInit: { v: "E_l", m: "1/(1 + beta_m/alpha_m)", h: "1/(1 + beta_h/alpha_h)", n: "1/(1 + beta_n/alpha_n)" },
+    namespace: {
+      C: "200 pF",
+      VT: "-60 mV",
+      E_Na: "53 mV",
+      E_K: "-107 mV",
+      E_l: "-70 mV",
+      g_l: "10 nS",
+    },
+    paramInit: {
+      v: "E_l",
+      m: "1/(1 + beta_m/alpha_m)",
+      h: "1/(1 + beta_h/alpha_h)",
+      n: "1/(1 + beta_n/alpha_n)",
+    },
     seed: 1,
   });
 }
 
 Deno.test("Inferencer", async (t) => {
-  await t.step("bad input: unknown parameter, missing bounds, wrong units", async () => {
-    const inf = await tutorial();
-    assert.deepEqual(inf.paramNames, ["g_K", "g_Na"]);
-    assert.throws(() => inf.initPrior({ g_Na: ["1 uS", "100 uS"] }), /bounds must be set for parameter 'g_K'/);
-    assert.throws(() => inf.initPrior({ g_Na: ["1 uS", "100 uS"], g_K: ["0.1 uS", "10 uS"], gx: [0, 1] }), /'gx' is not a parameter/);
-    assert.throws(() => inf.initPrior({ g_Na: ["1 uS", "100 uS"], g_K: ["0.1 mV", "10 uS"] }), /has dimension volt, expected siemens/);
-  });
+  await t.step(
+    "bad input: unknown parameter, missing bounds, wrong units",
+    async () => {
+      const inf = await tutorial();
+      assert.deepEqual(inf.paramNames, ["g_K", "g_Na"]);
+      assert.throws(
+        () => inf.initPrior({ g_Na: ["1 uS", "100 uS"] }),
+        /bounds must be set for parameter 'g_K'/,
+      );
+      assert.throws(() =>
+        inf.initPrior({
+          g_Na: ["1 uS", "100 uS"],
+          g_K: ["0.1 uS", "10 uS"],
+          gx: [0, 1],
+        }), /'gx' is not a parameter/);
+      assert.throws(
+        () =>
+          inf.initPrior({ g_Na: ["1 uS", "100 uS"], g_K: ["0.1 mV", "10 uS"] }),
+        /has dimension volt, expected siemens/,
+      );
+    },
+  );
   await t.step("summary statistics save to .npz and load back", async () => {
     const inf = await tutorial();
-    const prior = inf.initPrior({ g_Na: ["1 uS", "100 uS"], g_K: ["0.1 uS", "10 uS"] });
+    const prior = inf.initPrior({
+      g_Na: ["1 uS", "100 uS"],
+      g_K: ["0.1 uS", "10 uS"],
+    });
     const theta = inf.generateTrainingData(4, prior);
     const x = await inf.extractSummaryStatistics(theta);
     assert.equal(x.rows, 4);
@@ -86,7 +123,8 @@ Deno.test("Inferencer", async (t) => {
     await Deno.remove(path);
   });
   await t.step({
-    name: "tutorial: NPE-MAF with 15,000 simulations puts the truth (32 uS, 1 uS) in the 95% HDR; the posterior mean spikes within 10%",
+    name:
+      "tutorial: NPE-MAF with 15,000 simulations puts the truth (32 uS, 1 uS) in the 95% HDR; the posterior mean spikes within 10%",
     ignore: Deno.env.get("NEUROFIT_SKIP_SLOW") === "1",
     fn: async () => {
       const inf = await tutorial();
@@ -102,11 +140,17 @@ Deno.test("Inferencer", async (t) => {
       const lpTruth = (await posterior.logProb([truth], { x: inf.xo }))[0];
       const sorted = Float64Array.from(lp).sort();
       const cut = sorted[Math.floor(0.05 * sorted.length)];
-      assert.ok(lpTruth >= cut, `log p(truth) = ${lpTruth} below the 95% HDR cut ${cut}`);
+      assert.ok(
+        lpTruth >= cut,
+        `log p(truth) = ${lpTruth} below the 95% HDR cut ${cut}`,
+      );
       const gen = await inf.generateTraces({ nSamples: 1000 });
       const observed = 33;
       const n = gen.spikes[0].length;
-      assert.ok(Math.abs(n - observed) <= 0.1 * observed, `posterior-mean trace spikes ${n} times, observed ${observed}`);
+      assert.ok(
+        Math.abs(n - observed) <= 0.1 * observed,
+        `posterior-mean trace spikes ${n} times, observed ${observed}`,
+      );
       inf.dispose();
     },
   });
