@@ -117,3 +117,14 @@ export {
   type MCMCSampleOptions,
   RejectionPosterior,
 } from "./posteriors/mcmc_posterior.ts";
+export {
+  c2st,
+  type C2stOptions,
+  type C2stResult,
+  c2stScores,
+} from "./diagnostics/c2st.ts";
+export {
+  type ClassifierScore,
+  fitAndScoreClassifier,
+  MlpClassifier,
+} from "./estimators/classifier.ts";

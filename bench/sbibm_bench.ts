@@ -1,0 +1,238 @@
+/**
+ * sbibm benchmark of single-round NPE (Lueckmann et al., AISTATS 2021): for
+ * each task and observation, simulate `--sims` pairs from the prior, train NPE
+ * with the chosen density estimator, draw 10,000 posterior samples at the
+ * observation and compare them with the 10,000 reference samples by C2ST
+ * (sbibm protocol, `lib/inference/diagnostics/c2st.ts`).
+ *
+ * Usage:
+ *   deno run -A bench/sbibm_bench.ts [--tasks two_moons,slcp] [--observations 1-10]
+ *     [--sims 10000] [--estimator nsf] [--samples 10000] [--seed 0] [--folds-to-run 5]
+ *
+ * Writes `out/sbibm_<estimator>.json` (results of earlier runs for other
+ * task/observation pairs are kept, so the table can be filled in several
+ * runs) and prints a markdown table next to the sbibm paper's NPE numbers and
+ * the issue's thresholds. Exits with status 1 if a task that has all 10
+ * observations misses its threshold.
+ * @module
+ */
+
+import { NPE } from "../lib/inference/methods/npe.ts";
+import { c2stScores } from "../lib/inference/diagnostics/c2st.ts";
+import {
+  getTask,
+  ISSUE_THRESHOLDS,
+  PUBLISHED_NPE_C2ST_1E4,
+  TASK_NAMES,
+  type TaskName,
+} from "./sbibm/tasks.ts";
+import { loadObservation, loadReferenceSamples } from "./sbibm/data.ts";
+
+interface RunResult {
+  task: TaskName;
+  observation: number;
+  estimator: string;
+  nSimulations: number;
+  nExcluded: number;
+  c2st: number;
+  c2stFolds: number[];
+  c2stEpochs: number[];
+  foldsRun: number;
+  epochs: number;
+  trainSeconds: number;
+  trainSamplesPerSecond: number;
+  sampleSeconds: number;
+  c2stSeconds: number;
+  backend: string;
+  date: string;
+}
+
+interface BenchFile {
+  estimator: string;
+  runs: RunResult[];
+}
+
+function parseArgs(args: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith("--")) throw new RangeError(`unexpected argument "${a}"`);
+    const eq = a.indexOf("=");
+    if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
+    else {
+      out[a.slice(2)] = args[i + 1];
+      i++;
+    }
+  }
+  return out;
+}
+
+function parseObservations(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(",")) {
+    const m = part.match(/^(\d+)(?:-(\d+))?$/);
+    if (!m) throw new RangeError(`bad --observations "${spec}"`);
+    const a = Number(m[1]);
+    const b = m[2] ? Number(m[2]) : a;
+    for (let i = a; i <= b; i++) out.push(i);
+  }
+  for (const o of out) {
+    if (o < 1 || o > 10) throw new RangeError(`observation ${o} outside 1..10`);
+  }
+  return out;
+}
+
+async function runOne(
+  taskName: TaskName,
+  observation: number,
+  opts: {
+    sims: number;
+    estimator: string;
+    samples: number;
+    seed: number;
+    foldsToRun: number;
+  },
+): Promise<RunResult> {
+  const task = getTask(taskName);
+  const xo = await loadObservation(taskName, observation);
+  const reference = await loadReferenceSamples(taskName, observation);
+  const seed = opts.seed + 1000 * observation + TASK_NAMES.indexOf(taskName);
+  const theta = task.prior.sample(opts.sims, seed);
+  const x = task.simulate(theta, seed + 1);
+  const npe = new NPE({
+    prior: task.prior,
+    densityEstimator: opts.estimator as "nsf",
+    seed,
+  });
+  npe.appendSimulations(theta, x);
+  const summary = await npe.train();
+  const posterior = npe.buildPosterior();
+  const t0 = performance.now();
+  const samples = await posterior.sample(opts.samples, {
+    x: xo,
+    seed: seed + 2,
+  });
+  const sampleSeconds = (performance.now() - t0) / 1000;
+  const ref = opts.samples < reference.rows
+    ? reference.sliceRows(0, opts.samples)
+    : reference;
+  const t1 = performance.now();
+  const c = await c2stScores(ref, samples, {
+    seed: 1,
+    foldsToRun: opts.foldsToRun,
+  });
+  const c2stSeconds = (performance.now() - t1) / 1000;
+  posterior.dispose();
+  npe.dispose();
+  return {
+    task: taskName,
+    observation,
+    estimator: opts.estimator,
+    nSimulations: opts.sims,
+    nExcluded: summary.nExcluded,
+    c2st: c.accuracy,
+    c2stFolds: c.foldAccuracies,
+    c2stEpochs: c.nIter,
+    foldsRun: c.foldAccuracies.length,
+    epochs: summary.epochs,
+    trainSeconds: summary.trainingTime,
+    trainSamplesPerSecond: summary.samplesPerSecond,
+    sampleSeconds,
+    c2stSeconds,
+    backend: summary.backend,
+    date: new Date().toISOString(),
+  };
+}
+
+function table(file: BenchFile): { text: string; failed: string[] } {
+  const lines = [
+    `| task | observations | mean C2ST (NPE-${file.estimator}, 10^4) | sbibm paper NPE 10^4 | issue threshold | per observation |`,
+    "|---|---|---|---|---|---|",
+  ];
+  const failed: string[] = [];
+  for (const task of TASK_NAMES) {
+    const runs = file.runs.filter((r) => r.task === task).sort((a, b) =>
+      a.observation - b.observation
+    );
+    if (runs.length === 0) continue;
+    const mean = runs.reduce((s, r) => s + r.c2st, 0) / runs.length;
+    const thr = ISSUE_THRESHOLDS[task];
+    const per = runs.map((r) =>
+      `${r.observation}: ${r.c2st.toFixed(3)}${
+        r.foldsRun < 5 ? `(${r.foldsRun}f)` : ""
+      }`
+    ).join(", ");
+    if (thr !== undefined && runs.length === 10 && mean > thr) {
+      failed.push(task);
+    }
+    lines.push(
+      `| ${task} | ${runs.length} | ${mean.toFixed(3)} | ${
+        PUBLISHED_NPE_C2ST_1E4[task].toFixed(3)
+      } | ${thr === undefined ? "–" : `≤ ${thr.toFixed(2)}`} | ${per} |`,
+    );
+  }
+  return { text: lines.join("\n"), failed };
+}
+
+if (import.meta.main) {
+  const args = parseArgs(Deno.args);
+  const tasks =
+    (args.tasks ?? "two_moons,gaussian_linear,gaussian_linear_uniform,slcp,sir")
+      .split(",").map((t) => t.trim()).filter((t) => t !== "");
+  for (const t of tasks) getTask(t); // validates the names
+  const observations = parseObservations(args.observations ?? "1-10");
+  const sims = Number(args.sims ?? 10000);
+  const estimator = args.estimator ?? "nsf";
+  const samples = Number(args.samples ?? 10000);
+  const seed = Number(args.seed ?? 0);
+  const foldsToRun = Number(args["folds-to-run"] ?? 5);
+  const outPath = new URL(`../out/sbibm_${estimator}.json`, import.meta.url);
+  await Deno.mkdir(new URL("../out/", import.meta.url), { recursive: true });
+  let file: BenchFile = { estimator, runs: [] };
+  try {
+    file = JSON.parse(await Deno.readTextFile(outPath));
+  } catch {
+    // first run
+  }
+  for (const task of tasks as TaskName[]) {
+    for (const obs of observations) {
+      console.error(
+        `[sbibm] ${task} observation ${obs}: NPE-${estimator}, ${sims} simulations`,
+      );
+      const r = await runOne(task, obs, {
+        sims,
+        estimator,
+        samples,
+        seed,
+        foldsToRun,
+      });
+      console.error(
+        `[sbibm] ${task} #${obs}: C2ST ${r.c2st.toFixed(3)} (folds ${
+          r.c2stFolds.map((v) => v.toFixed(3)).join(" ")
+        }), ${r.epochs} epochs, train ${r.trainSeconds.toFixed(0)} s, sample ${
+          r.sampleSeconds.toFixed(2)
+        } s, c2st ${r.c2stSeconds.toFixed(0)} s`,
+      );
+      // Sanity checks of the run itself.
+      if (!(r.c2st >= 0.3 && r.c2st <= 1)) {
+        throw new Error(`implausible C2ST ${r.c2st}`);
+      }
+      file.runs = file.runs.filter((x) =>
+        !(x.task === r.task && x.observation === r.observation &&
+          x.nSimulations === r.nSimulations)
+      );
+      file.runs.push(r);
+      await Deno.writeTextFile(outPath, JSON.stringify(file, null, 2));
+    }
+  }
+  const { text, failed } = table({
+    estimator,
+    runs: file.runs.filter((r) => r.nSimulations === sims),
+  });
+  console.log(text);
+  console.log(`\nwritten: ${outPath.pathname}`);
+  if (failed.length > 0) {
+    console.log(`threshold missed (10 observations): ${failed.join(", ")}`);
+    Deno.exit(1);
+  }
+}
