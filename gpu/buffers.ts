@@ -13,8 +13,9 @@ const live = new Set<GPUBuffer>();
  * @returns the count
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { liveBufferCount } from "./buffers.ts";
- * console.assert(liveBufferCount() >= 0);
+ * assert.ok(liveBufferCount() >= 0);
  * ```
  */
 export function liveBufferCount(): number {

@@ -90,8 +90,9 @@ export function gpuContext(): Promise<GpuContext | string> {
  * @returns true when the backend can run
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasWebGpu } from "./device.ts";
- * console.assert(typeof (await hasWebGpu()) === "boolean");
+ * assert.ok(typeof (await hasWebGpu()) === "boolean");
  * ```
  */
 export async function hasWebGpu(): Promise<boolean> {

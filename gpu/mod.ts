@@ -8,12 +8,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasWebGpu } from "./mod.ts";
  * import { NeuronModel } from "../lib/simulation/neuron_model.ts";
  * import { simulate } from "../lib/simulation/simulate.ts";
  * const m = new NeuronModel("dv/dt = -v/tau : volt", { namespace: { tau: "10 ms" } });
  * const r = await simulate(m, { dt: 1e-4, steps: 100, init: { v: 0.01 }, device: "auto" });
- * console.assert(r.device === ((await hasWebGpu()) ? "webgpu" : "cpu"));
+ * assert.ok(r.device === ((await hasWebGpu()) ? "webgpu" : "cpu"));
  * ```
  * @module
  */

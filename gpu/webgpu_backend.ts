@@ -732,8 +732,9 @@ class GpuKernel implements Kernel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { webgpuBackend } from "./webgpu_backend.ts";
- * console.assert(webgpuBackend.name === "webgpu");
+ * assert.ok(webgpuBackend.name === "webgpu");
  * ```
  */
 export const webgpuBackend: Backend = {
