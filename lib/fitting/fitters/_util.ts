@@ -219,3 +219,25 @@ export function evaluateAtEnd(
   }
   return out;
 }
+
+/**
+ * The variable names of an `output` option (`{ v: traces, ... }`).
+ * @throws {TypeError} when `output` is not such an object or names no variable
+ */
+export function outputVariables(out: unknown): string[] {
+  if (
+    out === null || typeof out !== "object" || Array.isArray(out) ||
+    ArrayBuffer.isView(out)
+  ) {
+    throw new TypeError(
+      "output must be an object { variable: traces }, e.g. { v: voltages }",
+    );
+  }
+  const vars = Object.keys(out);
+  if (vars.length === 0) {
+    throw new TypeError(
+      "output must name at least one variable, e.g. { v: voltages }",
+    );
+  }
+  return vars;
+}

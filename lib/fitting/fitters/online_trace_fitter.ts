@@ -26,7 +26,7 @@ import {
   powDim,
   type TraceRows,
 } from "./fitter.ts";
-import { toRows } from "./_util.ts";
+import { outputVariables, toRows } from "./_util.ts";
 
 /** Options of {@linkcode OnlineTraceFitter}. */
 export interface OnlineTraceFitterOptions extends FitterOptions {
@@ -77,15 +77,7 @@ export class OnlineTraceFitter extends Fitter<MSEMetric> {
       throw new TypeError("OnlineTraceFitter needs an options object");
     }
     const out = options.output;
-    if (
-      out === null || typeof out !== "object" || Array.isArray(out) ||
-      ArrayBuffer.isView(out)
-    ) {
-      throw new TypeError(
-        "output must be an object { variable: traces }, e.g. { v: voltages }",
-      );
-    }
-    const vars = Object.keys(out);
+    const vars = outputVariables(out);
     if (vars.length !== 1) {
       throw new TypeError(
         `OnlineTraceFitter fits exactly one output variable, got ${vars.length} (${

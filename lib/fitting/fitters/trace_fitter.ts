@@ -22,7 +22,7 @@ import {
   type TraceRows,
   type ValueWithUnit,
 } from "./fitter.ts";
-import { toRows } from "./_util.ts";
+import { outputVariables, toRows } from "./_util.ts";
 
 /** Options of {@linkcode TraceFitter}. */
 export interface TraceFitterOptions extends FitterOptions {
@@ -72,20 +72,7 @@ export class TraceFitter extends Fitter<TraceMetric> {
       throw new TypeError("TraceFitter needs an options object");
     }
     const out = options.output;
-    if (
-      out === null || typeof out !== "object" || Array.isArray(out) ||
-      ArrayBuffer.isView(out)
-    ) {
-      throw new TypeError(
-        "output must be an object { variable: traces }, e.g. { v: voltages }",
-      );
-    }
-    const vars = Object.keys(out);
-    if (vars.length === 0) {
-      throw new TypeError(
-        "output must name at least one variable, e.g. { v: voltages }",
-      );
-    }
+    const vars = outputVariables(out);
     super(options, vars, vars, { nSamples: 60 });
     const rows: Record<string, Float64Array[]> = {};
     for (const v of vars) {
