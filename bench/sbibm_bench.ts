@@ -8,6 +8,12 @@
  * Usage:
  *   deno run -A bench/sbibm_bench.ts [--tasks two_moons,slcp] [--observations 1-10]
  *     [--sims 10000] [--estimator nsf] [--samples 10000] [--seed 0] [--folds-to-run 5]
+ *     [--amortized]
+ *
+ * `--amortized` trains one network per task and evaluates it at every listed
+ * observation (single-round NPE does not depend on the observation, so the
+ * expected C2ST is the same as sbibm's one-training-per-observation protocol;
+ * the runs are marked `amortized: true` in the JSON and with `a` in the table).
  *
  * Writes `out/sbibm_<estimator>.json` (results of earlier runs for other
  * task/observation pairs are kept, so the table can be filled in several
@@ -30,6 +36,8 @@ import { loadObservation, loadReferenceSamples } from "./sbibm/data.ts";
 
 interface RunResult {
   task: TaskName;
+  /** One network trained for the task and evaluated at every observation. */
+  amortized?: boolean;
   observation: number;
   estimator: string;
   nSimulations: number;
@@ -59,7 +67,9 @@ function parseArgs(args: string[]): Record<string, string> {
     if (!a.startsWith("--")) throw new RangeError(`unexpected argument "${a}"`);
     const eq = a.indexOf("=");
     if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
-    else {
+    else if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
+      out[a.slice(2)] = "true"; // a flag
+    } else {
       out[a.slice(2)] = args[i + 1];
       i++;
     }
@@ -82,6 +92,30 @@ function parseObservations(spec: string): number[] {
   return out;
 }
 
+interface Trained {
+  npe: NPE;
+  summary: Awaited<ReturnType<NPE["train"]>>;
+}
+
+async function trainFor(
+  taskName: TaskName,
+  seed: number,
+  sims: number,
+  estimator: string,
+): Promise<Trained> {
+  const task = getTask(taskName);
+  const theta = task.prior.sample(sims, seed);
+  const x = task.simulate(theta, seed + 1);
+  const npe = new NPE({
+    prior: task.prior,
+    densityEstimator: estimator as "nsf",
+    seed,
+  });
+  npe.appendSimulations(theta, x);
+  const summary = await npe.train();
+  return { npe, summary };
+}
+
 async function runOne(
   taskName: TaskName,
   observation: number,
@@ -92,20 +126,13 @@ async function runOne(
     seed: number;
     foldsToRun: number;
   },
+  shared?: Trained,
 ): Promise<RunResult> {
-  const task = getTask(taskName);
   const xo = await loadObservation(taskName, observation);
   const reference = await loadReferenceSamples(taskName, observation);
   const seed = opts.seed + 1000 * observation + TASK_NAMES.indexOf(taskName);
-  const theta = task.prior.sample(opts.sims, seed);
-  const x = task.simulate(theta, seed + 1);
-  const npe = new NPE({
-    prior: task.prior,
-    densityEstimator: opts.estimator as "nsf",
-    seed,
-  });
-  npe.appendSimulations(theta, x);
-  const summary = await npe.train();
+  const { npe, summary } = shared ??
+    await trainFor(taskName, seed, opts.sims, opts.estimator);
   const posterior = npe.buildPosterior();
   const t0 = performance.now();
   const samples = await posterior.sample(opts.samples, {
@@ -123,9 +150,10 @@ async function runOne(
   });
   const c2stSeconds = (performance.now() - t1) / 1000;
   posterior.dispose();
-  npe.dispose();
+  if (!shared) npe.dispose();
   return {
     task: taskName,
+    ...(shared ? { amortized: true } : {}),
     observation,
     estimator: opts.estimator,
     nSimulations: opts.sims,
@@ -160,7 +188,7 @@ function table(file: BenchFile): { text: string; failed: string[] } {
     const per = runs.map((r) =>
       `${r.observation}: ${r.c2st.toFixed(3)}${
         r.foldsRun < 5 ? `(${r.foldsRun}f)` : ""
-      }`
+      }${r.amortized ? "a" : ""}`
     ).join(", ");
     if (thr !== undefined && runs.length === 10 && mean > thr) {
       failed.push(task);
@@ -194,7 +222,22 @@ if (import.meta.main) {
   } catch {
     // first run
   }
+  const amortized = "amortized" in args;
   for (const task of tasks as TaskName[]) {
+    let shared: Trained | undefined;
+    if (amortized) {
+      console.error(
+        `[sbibm] ${task}: NPE-${estimator}, ${sims} simulations, one network for observations ${
+          observations.join(",")
+        }`,
+      );
+      shared = await trainFor(
+        task,
+        seed + 777 + TASK_NAMES.indexOf(task),
+        sims,
+        estimator,
+      );
+    }
     for (const obs of observations) {
       console.error(
         `[sbibm] ${task} observation ${obs}: NPE-${estimator}, ${sims} simulations`,
@@ -205,7 +248,7 @@ if (import.meta.main) {
         samples,
         seed,
         foldsToRun,
-      });
+      }, shared);
       console.error(
         `[sbibm] ${task} #${obs}: C2ST ${r.c2st.toFixed(3)} (folds ${
           r.c2stFolds.map((v) => v.toFixed(3)).join(" ")
@@ -224,6 +267,7 @@ if (import.meta.main) {
       file.runs.push(r);
       await Deno.writeTextFile(outPath, JSON.stringify(file, null, 2));
     }
+    shared?.npe.dispose();
   }
   const { text, failed } = table({
     estimator,

@@ -7,7 +7,7 @@
  *    through `fromSocket → onlineMetric` from a local `toSocket` server;
  *    the streamed errors must equal `MSEMetric.calc` on the whole arrays.
  * 2. fitter throughput (neuron-steps per second): `OnlineTraceFitter` with
- *    the traces in memory and `StreamingOnlineTraceFitter` reading float32
+ *    the traces in memory and `OnlineTraceFitter.create` reading float32
  *    files, on a 6 s HH recording (dt 0.05 ms, 120 000 samples), 64 sets ×
  *    2 rounds, on the CPU and — when `gpu/mod.ts` loads and an adapter
  *    exists — on WebGPU; the errors of both must agree (1e-12 relative on
@@ -35,7 +35,6 @@ import {
   type MetricChunk,
   onlineMetric,
   type RecordingChunk,
-  StreamingOnlineTraceFitter,
   toSocket,
 } from "../streams/mod.ts";
 import { MSEMetric } from "../lib/fitting/metrics/mse.ts";
@@ -162,12 +161,12 @@ for (const device of devices) {
   for (
     const kind of [
       "OnlineTraceFitter (in memory)",
-      "StreamingOnlineTraceFitter (f32 files)",
+      "OnlineTraceFitter.create (f32 files)",
     ]
   ) {
     const streaming = kind.startsWith("Streaming");
     const f = streaming
-      ? await StreamingOnlineTraceFitter.create({
+      ? await OnlineTraceFitter.create({
         ...common,
         device,
         input: { I: fromRecording(fitRec.iPath, { format: "f32" }) },
@@ -197,7 +196,7 @@ for (const device of devices) {
     });
     const s = (performance.now() - t0) / 1000;
     results[kind] = f.results().map((e) => e.error);
-    if (f instanceof StreamingOnlineTraceFitter) await f.dispose();
+    await f.dispose();
     const neuronSteps = nSets * rounds * fitRec.nSteps;
     fitRows.push({
       fitter: kind,

@@ -3,7 +3,7 @@
 // generates the recording (a random step current and the membrane potential
 // with 1 mV noise, ground truth gl 10 nS, g_na 20 uS, g_kd 6 uS) into raw
 // float32 files with JSON sidecars, chunk by chunk (fromRunner), then fits it
-// with StreamingOnlineTraceFitter reading the files in blocks every round.
+// with OnlineTraceFitter.create reading the files in blocks every round.
 // With --socket the voltage comes over TCP instead: the example starts a
 // local sender (toSocket, length-prefixed float32 frames) and the fitter
 // reads it with fromSocket (buffered once to a temporary file).
@@ -13,7 +13,7 @@
 import { parseArgs } from "node:util";
 import { lastValueFrom, tap } from "rxjs";
 import { ms, mV, nS, uS } from "../mod.ts";
-import { CMAES } from "../lib/fitting/mod.ts";
+import { CMAES, OnlineTraceFitter } from "../lib/fitting/mod.ts";
 import { NeuronModel } from "../lib/simulation/neuron_model.ts";
 import { Runner } from "../lib/simulation/runner.ts";
 import { encodeRaw, writeRaw } from "../lib/io/mod.ts";
@@ -23,7 +23,6 @@ import {
   fromRunner,
   fromSocket,
   progressBar,
-  StreamingOnlineTraceFitter,
   toSocket,
 } from "../streams/mod.ts";
 
@@ -123,7 +122,7 @@ if (values.socket) {
 }
 
 // ---- 3. fit
-const fitter = await StreamingOnlineTraceFitter.create({
+const fitter = await OnlineTraceFitter.create({
   model: equations,
   namespace,
   method: "exponential_euler",

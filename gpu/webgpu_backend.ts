@@ -37,6 +37,7 @@ import {
   programUsesTime,
   stateLayout,
   UNIFORM,
+  UNIFORM_FIXED_WORDS,
   type UniformLayout,
   uniformLayout,
   WORKGROUP_SIZE,
@@ -189,11 +190,14 @@ class GpuKernel implements Kernel {
       }
       stF.set(src, s * n);
     });
+    const origin = spec.stepOrigin ?? 0;
     const lsSlot = vars.indexOf("lastspike");
     const ls0 = spec.init.lastspike;
     for (let i = 0; i < n; i++) {
       const x = ls0 ? ls0[i] : -1e4;
-      stI[lsSlot * n + i] = x <= -1e3 ? NO_SPIKE_STEP : Math.round(x / spec.dt);
+      stI[lsSlot * n + i] = x <= -1e3
+        ? NO_SPIKE_STEP
+        : Math.round(x / spec.dt) - origin;
     }
     const nrSlot = vars.indexOf("not_refractory");
     const nr0 = spec.init.not_refractory;
@@ -249,11 +253,12 @@ class GpuKernel implements Kernel {
     uni[UNIFORM.wOff] = wOff;
     uni[UNIFORM.wLen] = Math.max(1, w?.length ?? 1);
     uni[UNIFORM.stride] = stride;
+    uni[UNIFORM.origin] = (spec.stepOrigin ?? 0) | 0;
     this.#layout.timed.forEach((name, j) => {
       const ti = spec.inputs[name];
-      uni[16 + 4 * j] = offsets[j];
-      uni[16 + 4 * j + 1] = ti.length;
-      uni[16 + 4 * j + 2] = ti.rows;
+      uni[UNIFORM_FIXED_WORDS + 4 * j] = offsets[j];
+      uni[UNIFORM_FIXED_WORDS + 4 * j + 1] = ti.length;
+      uni[UNIFORM_FIXED_WORDS + 4 * j + 2] = ti.rows;
     });
     this.#uniform = uni;
     this.#buffers.uniform = this.#create(
@@ -547,7 +552,8 @@ class GpuKernel implements Kernel {
         dev.queue.writeBuffer(this.#buffers.uniform, 0, uni);
         if (this.#useT) {
           const tt = new Float32Array(s.steps);
-          for (let j = 0; j < s.steps; j++) tt[j] = (s.k0 + j) * spec.dt;
+          const o = spec.stepOrigin ?? 0;
+          for (let j = 0; j < s.steps; j++) tt[j] = (o + s.k0 + j) * spec.dt;
           dev.queue.writeBuffer(this.#buffers.time, 0, tt);
         }
         const enc = dev.createCommandEncoder();
@@ -691,7 +697,10 @@ class GpuKernel implements Kernel {
       const ls = vars.indexOf("lastspike");
       out.lastspike = Float64Array.from(
         iv.subarray(ls * n, (ls + 1) * n),
-        (k) => (k === NO_SPIKE_STEP ? -1e4 : k * this.#spec.dt),
+        (k) =>
+          k === NO_SPIKE_STEP
+            ? -1e4
+            : (k + (this.#spec.stepOrigin ?? 0)) * this.#spec.dt,
       );
       const nr = vars.indexOf("not_refractory");
       out.not_refractory = Float64Array.from(f.subarray(nr * n, (nr + 1) * n));

@@ -61,7 +61,7 @@ export const BINDING = {
 } as const;
 
 /** Number of u32 words of the fixed part of the uniform block. */
-export const UNIFORM_FIXED_WORDS = 16;
+export const UNIFORM_FIXED_WORDS = 20;
 
 /** Layout of the generated uniform block: the fixed header and 4 words per timed array. */
 export interface UniformLayout {
@@ -228,9 +228,9 @@ export class WgslRenderer extends RendererBase {
       case "N":
         return "f32(u.n)";
       case "t_in_timesteps":
-        return "f32(k)";
+        return "f32(k + u.origin)";
       case "lastspike":
-        return `(f32(ls${this.suffix}) * u.dt)`;
+        return `(f32(ls${this.suffix} + u.origin) * u.dt)`;
       case "not_refractory":
         return `nr${this.suffix}`;
       default:
@@ -350,12 +350,12 @@ export class WgslRenderer extends RendererBase {
       return `data[base_${idx}${this.suffix} + min(${kk}, u.len_${idx} - 1u)]`;
     }
     if (fn === "__randn") {
-      return `_randn(i${this.suffix}, k, ${
+      return `_randn(i${this.suffix}, k + u.origin, ${
         (raw[0] as { value: number }).value
       }u)`;
     }
     if (fn === "__rand") {
-      return `_rand(i${this.suffix}, k, ${
+      return `_rand(i${this.suffix}, k + u.origin, ${
         (raw[0] as { value: number }).value
       }u)`;
     }
@@ -497,6 +497,10 @@ function uniformStruct(layout: UniformLayout): string {
     "wLen: u32",
     "ringCap: u32",
     "stride: u32",
+    "origin: i32",
+    "pad_a: u32",
+    "pad_b: u32",
+    "pad_c: u32",
   ];
   layout.timed.forEach((_, j) =>
     f.push(`off_${j}: u32`, `len_${j}: u32`, `rows_${j}: u32`, `pad_${j}: u32`)
@@ -524,6 +528,7 @@ export const UNIFORM = {
   wLen: 13,
   ringCap: 14,
   stride: 15,
+  origin: 16,
 } as const;
 
 /**

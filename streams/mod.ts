@@ -13,8 +13,10 @@
  *   lockstep with a recording.
  * - {@linkcode trackProgress}, {@linkcode progressBar}: progress reports
  *   (rounds, samples, throughput).
- * - {@linkcode StreamingOnlineTraceFitter}: the online trace fitter over
- *   streamed recordings, with memory independent of the trace length.
+ * - `OnlineTraceFitter.create({ input: { I: fromRecording(...) }, ... })`
+ *   (from the main entry point) fits streamed recordings with memory
+ *   independent of the trace length; {@linkcode fitProgress} gives its
+ *   progress as an Observable.
  *
  * @example
  * ```ts
@@ -84,8 +86,11 @@ export {
   type TrackProgressOptions,
 } from "./progress.ts";
 export {
+  type ChunkObserver,
+  fitProgress,
   type RecordingFileSource,
-  StreamingOnlineTraceFitter,
-  type StreamingOnlineTraceFitterOptions,
+  StreamedOnlineTraceFitter,
+  type StreamedOnlineTraceFitterOptions,
+  type Subscribable,
   type TraceSource,
 } from "./online_fit.ts";

@@ -43,6 +43,7 @@ export class WasmKernel implements Kernel {
       inputs,
       accumulate: acc,
       spikeCapacity: SPIKE_CAPACITY,
+      stepOrigin: spec.stepOrigin ?? 0,
     });
     this.#layout = layout;
     this.#mem = new WebAssembly.Memory({ initial: pages });
@@ -75,6 +76,9 @@ export class WasmKernel implements Kernel {
     arr(L.lastspike, L.nPad).fill(-1e4);
     if (spec.init.lastspike) padCopy(L.lastspike, spec.init.lastspike);
     arr(L.notRefractory, L.nPad).fill(1);
+    if (spec.init.not_refractory) {
+      padCopy(L.notRefractory, spec.init.not_refractory);
+    }
     for (const [k, v] of Object.entries(spec.inputs)) {
       const li = L.inputs[k];
       arr(li.data, v.rows * v.length).set(v.data);

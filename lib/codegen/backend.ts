@@ -62,6 +62,15 @@ export interface KernelSpec {
   readonly engine?: "auto" | "wasm" | "js";
   /** Capacity of the per-neuron spike buffers per chunk (GPU backends). */
   readonly spikeCapacity?: number;
+  /**
+   * Absolute step of the kernel's step 0 (default 0). The time `t` and the
+   * counter-based noise use the absolute step `stepOrigin + k`, so a long
+   * simulation can be continued block by block by new kernels (started from
+   * the previous state, including `lastspike` and `not_refractory`) with the
+   * same result as one kernel. Inputs, targets, weights, recording, spike
+   * steps and the accumulation start stay relative to the kernel's step 0.
+   */
+  readonly stepOrigin?: number;
 }
 
 /** Output of one chunk of steps. */

@@ -136,6 +136,7 @@ class CpuKernel implements Kernel {
         ? (mt ? shared(n, false) : new Float64Array(n))
         : null,
       accumStart: spec.accumulate?.startStep ?? 0,
+      stepOrigin: spec.stepOrigin ?? 0,
       accumWeights: spec.accumulate?.weights
         ? (mt ? sharedCopy(spec.accumulate.weights) : spec.accumulate.weights)
         : null,

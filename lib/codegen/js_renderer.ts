@@ -70,7 +70,7 @@ export class JsRenderer extends RendererBase {
       case "N":
         return "NN";
       case "t_in_timesteps":
-        return "k";
+        return "(k + KO)";
       default:
         return `$${n}`;
     }
@@ -117,8 +117,8 @@ export class JsRenderer extends RendererBase {
       const idx = off === 0 ? "kk" : `(kk + ${off})`;
       return `IN_${id}[base_${id} + (${idx} < len_${id} ? ${idx} : len_${id} - 1)]`;
     }
-    if (fn === "__randn") return this.#r(`randn(n, k, ${args[0]})`);
-    if (fn === "__rand") return this.#r(`rand(n, k, ${args[0]})`);
+    if (fn === "__randn") return this.#r(`randn(n, k + KO, ${args[0]})`);
+    if (fn === "__rand") return this.#r(`rand(n, k + KO, ${args[0]})`);
     if (fn === "int") return `Math.trunc(+${args[0]})`;
     if (fn === "clip") {
       return `Math.min(Math.max(${args[0]}, ${args[1]}), ${args[2]})`;
@@ -197,6 +197,7 @@ export function renderJsKernel(
     L.push(`  const R_${v} = io.rec[${JSON.stringify(v)}];`);
   }
   L.push(`  const LS = io.lastspike; const NR = io.notRefractory;`);
+  L.push(`  const KO = io.stepOrigin ?? 0;`);
   L.push(`  const spN = io.spikeNeuron; const spK = io.spikeStep;`);
   L.push(`  const recStart = io.recordStart; const nRec = io.recordCount;`);
   if (options.accumulate) {
@@ -215,7 +216,7 @@ export function renderJsKernel(
   }
   if (options.accumulate) L.push(`    let acc = 0; let accn = 0;`);
   L.push(`    for (let k = k0; k < k0 + nSteps; k++) {`);
-  L.push(`      const t = k * dt; const kk = k;`);
+  L.push(`      const t = (k + KO) * dt; const kk = k;`);
   for (const s of P.preStep) L.push(`      ${r.stmt(s.target, s.expr, true)}`);
   // record (pre-update)
   if (options.record.length) {

@@ -57,6 +57,8 @@ export interface WasmKernelOptions {
     weightsLength: number;
   } | null;
   readonly spikeCapacity: number;
+  /** Absolute step of step 0 (`t = (stepOrigin + k) dt`). Default 0. */
+  readonly stepOrigin?: number;
 }
 
 type Kind = "f" | "m";
@@ -602,8 +604,9 @@ export function renderWasmKernel(
   b.get(K0).set(k);
   b.op(OP.block, 0x40, OP.loop, 0x40);
   b.get(k).get(K0).get(STEPS).op(OP.i32_add).op(OP.i32_ge_s).op(OP.br_if, 1);
-  // t
+  // t = (stepOrigin + k) * dt
   b.get(k);
+  if (o.stepOrigin) b.i32(o.stepOrigin).op(OP.i32_add);
   b.op(OP.f64_convert_i32_s).f64(o.dt).op(OP.f64_mul);
   V.fromF64();
   b.simd(splatOp).set(tvec);

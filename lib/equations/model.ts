@@ -219,6 +219,20 @@ export class Scope {
         offset: -1,
       });
     }
+    // Brian 2's DEFAULT_CONSTANTS (a namespace entry of the same name wins)
+    if (name === "pi" || name === "e") {
+      const value = name === "pi" ? Math.PI : Math.E;
+      this.usedConstants.set(name, value);
+      return this.#add({
+        name,
+        kind: "constant",
+        dim: Dimension.NONE,
+        type: "float",
+        flags: [],
+        value,
+        offset: -1,
+      });
+    }
     if (FUNCTIONS.has(name)) {
       throw new EquationSyntaxError(
         `'${name}' is a function; call it as ${name}(...)`,

@@ -50,6 +50,14 @@ export {
   type OnlineTraceFitterOptions,
 } from "./fitters/online_trace_fitter.ts";
 export {
+  type ChunkObserver,
+  type RecordingFileSource,
+  StreamedOnlineTraceFitter,
+  type StreamedOnlineTraceFitterOptions,
+  type Subscribable,
+  type TraceSource,
+} from "./fitters/streamed_online_fitter.ts";
+export {
   type RefineOptions,
   type RefineResult,
   refineTraceFitter,

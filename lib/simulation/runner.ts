@@ -59,6 +59,14 @@ export interface RunnerOptions {
   threads?: number;
   /** Spike-buffer capacity per neuron and chunk on the GPU (overflow is reported, never silent). Default: max(64, steps/10). */
   spikeCapacity?: number;
+  /**
+   * Absolute step at which this runner starts (default 0): `t` and the noise
+   * use `stepOrigin + step`, inputs are read from their first sample. With
+   * `init` set to the final `state()` of a previous runner (it includes
+   * `lastspike` and `not_refractory`), a simulation continued block by block
+   * equals one run.
+   */
+  stepOrigin?: number;
   /** CPU engine: `"auto"` (SIMD WebAssembly when supported and single-threaded, else JavaScript), `"wasm"` or `"js"`. Default `"auto"`. */
   engine?: "auto" | "wasm" | "js";
   /** Online squared-error accumulation against `<variable>_target` (fitters). */
@@ -362,7 +370,9 @@ export class Runner {
     const init: Record<string, Float64Array> = {};
     for (const s of desc.states) init[s] = new Float64Array(n);
     const initOpts = options.init ?? {};
+    const SPECIAL = ["lastspike", "not_refractory"];
     for (const k of Object.keys(initOpts)) {
+      if (SPECIAL.includes(k)) continue;
       if (!desc.states.includes(k)) {
         const v = desc.variables.get(k);
         throw new TypeError(
@@ -376,6 +386,24 @@ export class Runner {
     }
     const strInits: [string, string][] = [];
     for (const [k, v] of Object.entries(initOpts)) {
+      if (SPECIAL.includes(k)) {
+        // carried over from a previous runner's state(): plain numbers
+        // (lastspike in seconds, not_refractory 0/1)
+        if (typeof v === "string" || typeof v === "number") {
+          throw new TypeError(
+            `init '${k}' must be one value per neuron (from a previous runner's state()), got ${
+              JSON.stringify(v)
+            }`,
+          );
+        }
+        if (v.length !== n) {
+          throw new RangeError(
+            `init '${k}' has ${v.length} values for ${n} neurons`,
+          );
+        }
+        init[k] = Float64Array.from(v);
+        continue;
+      }
       if (typeof v === "string" && !looksLikeQuantity(v)) strInits.push([k, v]);
       else {init[k] = perNeuron(
           k,
@@ -410,8 +438,15 @@ export class Runner {
     if (!Number.isFinite(seed)) {
       throw new RangeError(`seed must be a finite number, got ${seed}`);
     }
+    const stepOrigin = options.stepOrigin ?? 0;
+    if (!Number.isInteger(stepOrigin) || stepOrigin < 0) {
+      throw new RangeError(
+        `stepOrigin must be a non-negative integer, got ${stepOrigin}`,
+      );
+    }
     const kernel = await backend.compile({
       program: model.program,
+      stepOrigin,
       nNeurons: n,
       dt,
       seed,

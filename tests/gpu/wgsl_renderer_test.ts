@@ -131,7 +131,7 @@ Deno.test("renderWgslKernel()", async (t) => {
       method: "milstein",
     });
     const src = renderWgslKernel(m.program, { record: [], lanes: 1 });
-    assert.match(src, /_randn\(i_0, k, 0u\)/);
+    assert.match(src, /_randn\(i_0, k \+ u\.origin, 0u\)/);
     assert.match(src, /fn _hash32/);
   });
   await t.step(

@@ -4,7 +4,7 @@
 // result, the time and the process's peak RSS (VmHWM). Run as
 //   deno run -A tests/streams/_fit_child.ts '<json options>'
 import { HH_NAMESPACE, HH_TUTORIAL } from "../golden/_models.ts";
-import { StreamingOnlineTraceFitter } from "../../streams/online_fit.ts";
+import { OnlineTraceFitter } from "../../lib/fitting/fitters/online_trace_fitter.ts";
 import { CMAES } from "../../lib/fitting/optimizers/cmaes.ts";
 import { DifferentialEvolution } from "../../lib/fitting/optimizers/differential_evolution.ts";
 import { fromRecording } from "../../streams/from_recording.ts";
@@ -59,7 +59,7 @@ export function boundsAround(factor: number): Record<string, [number, number]> {
 /** Run the fit. */
 export async function runFit(o: ChildOptions): Promise<ChildResult> {
   if (o.device === "webgpu") await import("../../gpu/mod.ts");
-  const fitter = await StreamingOnlineTraceFitter.create({
+  const fitter = await OnlineTraceFitter.create({
     model: HH_TUTORIAL,
     namespace: HH_NAMESPACE,
     method: "exponential_euler",

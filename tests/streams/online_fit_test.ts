@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { from } from "rxjs";
-import { StreamingOnlineTraceFitter } from "../../streams/online_fit.ts";
+import { fitProgress } from "../../streams/online_fit.ts";
 import { fromRecording } from "../../streams/from_recording.ts";
 import {
   encodeFrames,
@@ -47,7 +47,7 @@ async function errorsOf(f: OnlineTraceFitter): Promise<number[]> {
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
-Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async (t) => {
+Deno.test("OnlineTraceFitter.create (streamed): same errors as OnlineTraceFitter", async (t) => {
   const { I, v } = tutorialData();
   // float32 copies: what a float32 file holds
   const I32 = I.map((r) => Float64Array.from(new Float32Array(r)));
@@ -72,7 +72,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
     await t.step(
       `tStart ${tStart}: one block (blockSamples ≥ trace) is bit-identical to OnlineTraceFitter`,
       async () => {
-        const f = await StreamingOnlineTraceFitter.create({
+        const f = await OnlineTraceFitter.create({
           ...common,
           tStart,
           input: { I: iPath },
@@ -88,7 +88,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
     await t.step(
       `tStart ${tStart}: blocks of 100 samples agree to 1e-12 (only the summation order differs)`,
       async () => {
-        const f = await StreamingOnlineTraceFitter.create({
+        const f = await OnlineTraceFitter.create({
           ...common,
           tStart,
           input: { I: I32 },
@@ -117,7 +117,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
           output: { v: v32 },
         }),
       );
-      const f = await StreamingOnlineTraceFitter.create({
+      const f = await OnlineTraceFitter.create({
         ...opts,
         input: { I: iPath },
         output: { v: vPath },
@@ -139,7 +139,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
       let ref: number[] | null = null;
       for (const k of [1, 7, 1000, 65536]) {
         // one-shot streams (not files): buffered to a temporary file first
-        const f = await StreamingOnlineTraceFitter.create({
+        const f = await OnlineTraceFitter.create({
           ...common,
           input: {
             I: fromRecording(bytesI, {
@@ -165,7 +165,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
         assert.deepEqual(e, ref, `chunks of ${k}`);
       }
       // the same from the files and from memory
-      const ff = await StreamingOnlineTraceFitter.create({
+      const ff = await OnlineTraceFitter.create({
         ...common,
         input: { I: { path: iPath, format: "f32", channels: 5 } },
         output: { v: fromRecording(vPath, { format: "f32", channels: 5 }) },
@@ -173,7 +173,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
       });
       assert.deepEqual(await errorsOf(ff), ref);
       await ff.dispose();
-      const fm = await StreamingOnlineTraceFitter.create({
+      const fm = await OnlineTraceFitter.create({
         ...common,
         input: { I: I32 },
         output: { v: v32 },
@@ -191,7 +191,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
 
   await t.step("progress: one report per block and one per round", async () => {
     const seen: StreamProgress[] = [];
-    const f = await StreamingOnlineTraceFitter.create({
+    const f = await OnlineTraceFitter.create({
       ...common,
       input: { I: I32 },
       output: { v: v32 },
@@ -200,7 +200,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
       onProgress: (p) => seen.push(p),
     });
     const viaRx: StreamProgress[] = [];
-    f.progress.subscribe((p) => viaRx.push(p));
+    fitProgress(f).subscribe((p) => viaRx.push(p));
     await f.fit({
       optimizer: new FixedSets(sets),
       callback: null,
@@ -230,7 +230,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
     "a fit over a TCP socket equals the fit over the file",
     async () => {
       const fit = async (output: unknown) => {
-        const f = await StreamingOnlineTraceFitter.create({
+        const f = await OnlineTraceFitter.create({
           ...common,
           input: { I: iPath },
           output: { v: output as string },
@@ -283,7 +283,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
         conn.close();
       })();
       const tmp = await Deno.makeTempDir();
-      const err = await StreamingOnlineTraceFitter.create({
+      const err = await OnlineTraceFitter.create({
         ...common,
         input: { I: iPath },
         output: { v: fromSocket({ port, channels: 5 }) },
@@ -305,7 +305,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
       const p = `${dir}/v_later.f32`;
       await Deno.copyFile(vPath, p);
       await Deno.copyFile(`${vPath}.json`, `${p}.json`);
-      const f = await StreamingOnlineTraceFitter.create({
+      const f = await OnlineTraceFitter.create({
         ...common,
         input: { I: iPath },
         output: { v: p },
@@ -335,26 +335,97 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
   );
 
   await t.step(
-    "models that cannot be restarted per block are rejected; shapes are checked",
+    "stochastic, t-dependent and refractory models stream exactly (blocks of 7 and 1000 samples vs in memory)",
     async () => {
-      await assert.rejects(
+      // noise keyed by the absolute step, a drive that uses t, a refractory
+      // period with spikes crossing block boundaries
+      const lif = {
+        model:
+          `dv/dt = (R*I*(1 + 0.5*sin(2*pi*t/(7*ms))) - v)/tau + sigma*xi*tau**-0.5 : volt (unless refractory)
+R : ohm (constant)
+sigma : volt (constant)`,
+        namespace: { tau: "5 ms" },
+        threshold: "v > 8*mV",
+        reset: "v = 0*mV",
+        refractory: "2*ms",
+        dt: 1e-4,
+        method: "euler",
+        seed: 3,
+      } as const;
+      const n = 1500;
+      const I = [0.8e-9, 1.2e-9].map((amp) =>
+        Float64Array.from({ length: n }, (_, k) => (k > 100 ? amp : 0))
+      );
+      const vt = I.map((r) =>
+        Float64Array.from(r, (x, k) => 0.004 * Math.sin(k / 90) + 10e6 * x)
+      );
+      const lifSets = [
+        { R: 10e6, sigma: 1e-3 },
+        { R: 12e6, sigma: 2e-3 },
+        { R: 8e6, sigma: 0.5e-3 },
+      ];
+      const run = async (f: OnlineTraceFitter) => {
+        await f.fit({
+          optimizer: new FixedSets(lifSets),
+          callback: null,
+          params: { R: ["5 Mohm", "20 Mohm"], sigma: ["0 mV", "3 mV"] },
+        });
+        return f.results().map((e) => e.error);
+      };
+      const mem = await run(
+        new OnlineTraceFitter({
+          ...lif,
+          input: { I },
+          output: { v: vt },
+          tStart: 2e-3,
+        }),
+      );
+      for (const blockSamples of [7, 1000]) {
+        const f = await OnlineTraceFitter.create({
+          ...lif,
+          input: { I },
+          output: { v: vt },
+          tStart: 2e-3,
+          blockSamples,
+        });
+        const e = await run(f);
+        e.forEach((x, i) =>
+          assert.ok(
+            rel(x, mem[i]) < 1e-12,
+            `blockSamples ${blockSamples}, set ${i}: ${x} vs ${mem[i]}`,
+          )
+        );
+        await f.dispose();
+      }
+      // the noise matters: another seed gives other errors
+      const other = await run(
+        new OnlineTraceFitter({
+          ...lif,
+          seed: 4,
+          input: { I },
+          output: { v: vt },
+          tStart: 2e-3,
+        }),
+      );
+      assert.ok(other.some((x, i) => rel(x, mem[i]) > 1e-6));
+    },
+  );
+
+  await t.step(
+    "shapes and formats are checked; the constructor points file sources to create()",
+    async () => {
+      assert.throws(
         () =>
-          StreamingOnlineTraceFitter.create({
-            model:
-              "dv/dt = (I*R - v)/tau : volt (unless refractory)\nR : ohm (constant)",
-            namespace: { tau: "10 ms" },
-            threshold: "v > 10*mV",
-            reset: "v = 0*mV",
-            refractory: "2*ms",
-            input: { I: [new Float64Array(10)] },
-            output: { v: [new Float64Array(10)] },
-            dt: 1e-4,
+          new OnlineTraceFitter({
+            ...common,
+            input: { I: iPath } as never,
+            output: { v: v32 },
           }),
-        /refractory/,
+        /input 'I' is a file or a stream.*OnlineTraceFitter\.create/,
       );
       await assert.rejects(
         () =>
-          StreamingOnlineTraceFitter.create({
+          OnlineTraceFitter.create({
             ...common,
             input: { I: I32 },
             output: { v: [v32[0]] },
@@ -363,14 +434,14 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
       );
       await assert.rejects(
         () =>
-          StreamingOnlineTraceFitter.create({
+          OnlineTraceFitter.create({
             ...common,
             input: { I: `${dir}/x.bin` },
             output: { v: vPath },
           }),
         /format/,
       );
-      const f = await StreamingOnlineTraceFitter.create({
+      const f = await OnlineTraceFitter.create({
         ...common,
         input: { I: I32 },
         output: { v: from([]) as never },
@@ -382,7 +453,7 @@ Deno.test("StreamingOnlineTraceFitter: same errors as OnlineTraceFitter", async 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("StreamingOnlineTraceFitter: long-trace HH, reduced (full size in bench/stream_bench.ts)", async (t) => {
+Deno.test("OnlineTraceFitter.create (streamed): long-trace HH, reduced (full size in bench/stream_bench.ts)", async (t) => {
   const dir = await Deno.makeTempDir();
   await t.step(
     "1 s at dt 0.05 ms (20000 samples) from float32 files: 64 samples × 10 rounds recover the three conductances within 5%",

@@ -241,3 +241,20 @@ export function outputVariables(out: unknown): string[] {
   }
   return vars;
 }
+
+/**
+ * Whether a trace value is a chunk source (a path, a file with options, an
+ * Observable, an async iterable) rather than in-memory rows.
+ * @param x the value given for an input or output variable
+ * @returns true for sources
+ */
+export function isTraceSource(x: unknown): boolean {
+  if (typeof x === "string" || x instanceof URL) return true;
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
+  if (ArrayBuffer.isView(x)) return false;
+  return typeof (x as { subscribe?: unknown }).subscribe === "function" ||
+    Symbol.asyncIterator in x ||
+    ("path" in x &&
+      (typeof (x as { path: unknown }).path === "string" ||
+        (x as { path: unknown }).path instanceof URL));
+}

@@ -26,7 +26,11 @@ import {
   powDim,
   type TraceRows,
 } from "./fitter.ts";
-import { outputVariables, toRows } from "./_util.ts";
+import { isTraceSource, outputVariables, toRows } from "./_util.ts";
+import type {
+  StreamedOnlineTraceFitter,
+  StreamedOnlineTraceFitterOptions,
+} from "./streamed_online_fitter.ts";
 
 /** Options of {@linkcode OnlineTraceFitter}. */
 export interface OnlineTraceFitterOptions extends FitterOptions {
@@ -76,6 +80,15 @@ export class OnlineTraceFitter extends Fitter<MSEMetric> {
     if (options === null || typeof options !== "object") {
       throw new TypeError("OnlineTraceFitter needs an options object");
     }
+    for (const k of ["input", "output"] as const) {
+      for (const [name, v] of Object.entries(options[k] ?? {})) {
+        if (isTraceSource(v)) {
+          throw new TypeError(
+            `${k} '${name}' is a file or a stream, not in-memory traces: use \`await OnlineTraceFitter.create(options)\`, which reads it in blocks every round`,
+          );
+        }
+      }
+    }
     const out = options.output;
     const vars = outputVariables(out);
     if (vars.length !== 1) {
@@ -102,6 +115,42 @@ export class OnlineTraceFitter extends Fitter<MSEMetric> {
       );
     }
     this.output = { [vars[0]]: r };
+  }
+
+  /**
+   * Create an online trace fitter whose inputs and output may be files or
+   * streams: a path (`.f32`, `.f64`, `.npy`, `.csv`), `{ path, format, ... }`,
+   * an Observable of chunks (`fromRecording`, `fromSocket` of `./streams`),
+   * an async iterable of chunks, or in-memory rows. Each round simulates all
+   * parameter sets in lockstep with the data, `blockSamples` samples at a
+   * time, so memory does not grow with the trace length; files are re-read
+   * every round, one-shot streams (sockets, iterables) are buffered once to
+   * a temporary file. Errors equal those of `new OnlineTraceFitter` on the
+   * same traces (up to the summation order across blocks). Call `dispose()`
+   * at the end to delete temporary files.
+   * @param options as the constructor, with sources for input/output, plus
+   *   `blockSamples` (default 65536), `tempDir`, `onProgress`
+   * @returns the fitter
+   * @throws {TypeError} mismatched shapes, unknown formats
+   * @throws {RangeError} bad values, empty recordings
+   * @throws {StreamDroppedError} a stream failed while buffering (with the sample position)
+   * @throws {DataFormatError} malformed files (with the position)
+   */
+  static async create(
+    options: StreamedOnlineTraceFitterOptions,
+  ): Promise<StreamedOnlineTraceFitter> {
+    // loaded on demand: the streamed fitter extends this class
+    const m = await import("./streamed_online_fitter.ts");
+    return await m.StreamedOnlineTraceFitter.open(options);
+  }
+
+  /**
+   * Release resources (temporary files of streamed fitters; nothing for
+   * in-memory traces).
+   * @returns when done
+   */
+  dispose(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** The default metric of this fitter. */

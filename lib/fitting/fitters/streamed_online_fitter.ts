@@ -1,0 +1,750 @@
+/**
+ * The `OnlineTraceFitter` over recordings that do not fit in memory (made by
+ * `OnlineTraceFitter.create` when an input or the output is a file or a
+ * stream) — files read chunk by chunk in every round,
+ * sockets and other one-shot streams buffered once to a temporary file.
+ * Memory does not grow with the trace length: each round simulates all
+ * parameter sets in lockstep with the data, one block of `blockSamples`
+ * samples at a time, and accumulates the squared error per set inside the
+ * kernel (the online error path of `Runner`'s `accumulate` option).
+ *
+ * How blocks are simulated: a block is simulated by a fresh `Runner` whose
+ * inputs and targets are that block, started at the block's absolute step
+ * (`stepOrigin`, so `t` and the counter-based noise are those of one long
+ * run) from the exact final state of the previous block (`runner.state()`,
+ * including `lastspike` and `not_refractory`). The per-block error sums and
+ * counts are added up. Every model the OnlineTraceFitter accepts streams
+ * exactly: stochastic ones, ones that use `t`, refractory ones.
+ *
+ * Sources: a path (or a `fromRecording(path)` Observable) is counted once at
+ * `create` and re-read in blocks every round; any other Observable or async
+ * iterable (e.g. `fromSocket`) is drained once, at `create`, into a
+ * temporary raw float64 file that later rounds read (a dropped connection
+ * therefore fails `create`, with the sample position). In-memory rows are
+ * sliced.
+ * @module
+ */
+import {
+  OnlineTraceFitter,
+  type OnlineTraceFitterOptions,
+} from "./online_trace_fitter.ts";
+import type { BatchErrors, BatchRun, GenerateOptions } from "./fitter.ts";
+import type { MSEMetric } from "../metrics/mse.ts";
+import { isTraceSource, toRows, type TraceRows } from "./_util.ts";
+
+export { isTraceSource };
+import {
+  type ChunkFormat,
+  readChunks,
+  type ReadChunksOptions,
+  type RecordingChunk,
+} from "../../io/chunks.ts";
+import { Runner } from "../../simulation/runner.ts";
+import {
+  ProgressCounter,
+  type StreamProgress,
+} from "../../_internal/stream_progress.ts";
+
+/**
+ * The marker `fromRecording` (streams/) attaches to Observables made from a
+ * path, so that the fitter re-reads the file instead of buffering the
+ * stream (a registered symbol: no import of streams/ needed here).
+ */
+const RECORDING_FILE: unique symbol = Symbol.for(
+  "neurofit.streams.recordingFile",
+);
+
+/** The file behind a `fromRecording` Observable. */
+interface RecordingFile {
+  readonly path: string | URL;
+  readonly options: Readonly<ReadChunksOptions>;
+}
+
+/** An observer of a {@linkcode Subscribable}. */
+export interface ChunkObserver<T> {
+  /** A value. */
+  next?: (value: T) => void;
+  /** The source failed. */
+  error?: (err: unknown) => void;
+  /** The source ended. */
+  complete?: () => void;
+}
+
+/**
+ * Anything with RxJS's `subscribe` (an RxJS `Observable` such as
+ * `fromRecording(...)` or `fromSocket(...)`); typed structurally so that
+ * `lib/` does not depend on RxJS.
+ */
+export interface Subscribable<T> {
+  /**
+   * Start delivering values.
+   * @param observer callbacks
+   * @returns a handle that stops the delivery
+   */
+  subscribe(observer: ChunkObserver<T>): { unsubscribe(): void };
+}
+
+/** A file with explicit reading options. */
+export interface RecordingFileSource extends Partial<ReadChunksOptions> {
+  /** The file. */
+  path: string | URL;
+}
+
+/**
+ * A recording with one channel per trace: a file path (format from the
+ * extension `.f32`, `.f64`, `.npy`, `.csv`/`.txt`), a file with options, an
+ * Observable of chunks (`fromRecording`, `fromSocket`), an (async) iterable
+ * of chunks, or in-memory rows.
+ */
+export type TraceSource =
+  | string
+  | URL
+  | RecordingFileSource
+  | Subscribable<RecordingChunk>
+  | AsyncIterable<RecordingChunk>
+  | TraceRows;
+
+/** Options of {@linkcode OnlineTraceFitter.create} with file or stream sources. */
+export interface StreamedOnlineTraceFitterOptions
+  extends Omit<OnlineTraceFitterOptions, "input" | "output"> {
+  /** Input recordings per input variable (SI, one channel per trace), e.g. `{ I: "i.f32" }`. */
+  input: Record<string, TraceSource>;
+  /** Recording of exactly one output variable (SI), e.g. `{ v: fromRecording("v.f32", { format: "f32" }) }`. */
+  output: Record<string, TraceSource>;
+  /** Samples simulated per block (memory ∝ blockSamples × traces). Default 65536. */
+  blockSamples?: number;
+  /** Directory of the temporary files buffering one-shot streams. Default: the system's. */
+  tempDir?: string;
+  /** Receives progress reports (one per block, and one per finished round). */
+  onProgress?: (p: StreamProgress) => void;
+}
+
+/** A recording that can be read again in every round. */
+interface Replay {
+  readonly name: string;
+  readonly kind: "file" | "buffered" | "memory";
+  readonly nTraces: number;
+  readonly nSteps: number;
+  /** Last sample of every trace (what a penalty expression sees at the end). */
+  readonly last: Float64Array;
+  open(chunkSamples: number): AsyncGenerator<RecordingChunk, void, undefined>;
+  readonly tempFile?: string;
+}
+
+function formatOf(path: string | URL): ChunkFormat {
+  const p = String(path).toLowerCase();
+  if (p.endsWith(".f32")) return "f32";
+  if (p.endsWith(".f64")) return "f64";
+  if (p.endsWith(".npy")) return "npy";
+  if (p.endsWith(".csv") || p.endsWith(".txt")) return "csv";
+  throw new TypeError(
+    `cannot tell the format of ${
+      String(path)
+    } from its extension (.f32, .f64, .npy, .csv); give { path, format }`,
+  );
+}
+
+function isObservable(x: unknown): x is Subscribable<RecordingChunk> {
+  return typeof x === "object" && x !== null &&
+    typeof (x as { subscribe?: unknown }).subscribe === "function";
+}
+
+/** Pulls an Observable as an async iterable (one chunk queued at most per `next`). */
+async function* pull<T>(
+  obs: Subscribable<T>,
+): AsyncGenerator<T, void, undefined> {
+  const queue: T[] = [];
+  let done = false;
+  let failed = false;
+  let error: unknown;
+  let wake: (() => void) | null = null;
+  const sub = obs.subscribe({
+    next: (c) => {
+      queue.push(c);
+      wake?.();
+    },
+    error: (e) => {
+      failed = true;
+      error = e;
+      wake?.();
+    },
+    complete: () => {
+      done = true;
+      wake?.();
+    },
+  });
+  try {
+    while (true) {
+      if (queue.length > 0) {
+        yield queue.shift()!;
+        continue;
+      }
+      if (failed) throw error;
+      if (done) return;
+      await new Promise<void>((r) => (wake = r));
+      wake = null;
+    }
+  } finally {
+    sub.unsubscribe();
+  }
+}
+
+async function countFile(
+  name: string,
+  path: string | URL,
+  options: ReadChunksOptions,
+): Promise<{ nTraces: number; nSteps: number; last: Float64Array }> {
+  let nTraces = -1;
+  let nSteps = 0;
+  let last = new Float64Array(0);
+  for await (
+    const c of readChunks(path, { ...options, chunkSamples: 65536 })
+  ) {
+    nTraces = c.channels.length;
+    nSteps += c.samples;
+    last = Float64Array.from(c.channels, (ch) => ch[c.samples - 1]);
+  }
+  if (nSteps === 0) {
+    throw new RangeError(`recording '${name}' (${String(path)}) is empty`);
+  }
+  return { nTraces, nSteps, last };
+}
+
+async function bufferToFile(
+  name: string,
+  source: AsyncIterable<RecordingChunk>,
+  tempDir: string | undefined,
+): Promise<Replay> {
+  const path = await Deno.makeTempFile({
+    dir: tempDir,
+    prefix: "neurofit_stream_",
+    suffix: ".f64",
+  });
+  const file = await Deno.open(path, { write: true, truncate: true });
+  let nTraces = -1;
+  let nSteps = 0;
+  let last = new Float64Array(0);
+  try {
+    for await (const c of source) {
+      if (nTraces < 0) nTraces = c.channels.length;
+      else if (c.channels.length !== nTraces) {
+        throw new TypeError(
+          `recording '${name}': chunk at sample ${c.start} has ${c.channels.length} channel(s), earlier chunks ${nTraces}`,
+        );
+      }
+      const k = c.samples;
+      const buf = new Float64Array(k * nTraces);
+      for (let t = 0; t < nTraces; t++) {
+        const ch = c.channels[t];
+        for (let j = 0; j < k; j++) buf[j * nTraces + t] = ch[j];
+      }
+      const bytes = new Uint8Array(buf.buffer);
+      let o = 0;
+      while (o < bytes.length) o += await file.write(bytes.subarray(o));
+      nSteps += k;
+      if (k > 0) last = Float64Array.from(c.channels, (ch) => ch[k - 1]);
+    }
+  } catch (e) {
+    file.close();
+    await Deno.remove(path).catch(() => {});
+    throw e;
+  }
+  file.close();
+  if (nSteps === 0) {
+    await Deno.remove(path).catch(() => {});
+    throw new RangeError(`recording '${name}' is empty`);
+  }
+  return {
+    name,
+    kind: "buffered",
+    nTraces,
+    nSteps,
+    last,
+    tempFile: path,
+    open: (chunkSamples) =>
+      readChunks(path, { format: "f64", channels: nTraces, chunkSamples }),
+  };
+}
+
+async function toReplay(
+  name: string,
+  src: TraceSource,
+  tempDir: string | undefined,
+): Promise<Replay> {
+  if (typeof src === "string" || src instanceof URL) {
+    src = { path: src };
+  }
+  if (isObservable(src)) {
+    const file = (src as { [RECORDING_FILE]?: RecordingFile })[RECORDING_FILE];
+    if (file) src = { ...file.options, path: file.path };
+    else return await bufferToFile(name, pull(src), tempDir);
+  }
+  if (
+    typeof src === "object" && src !== null && "path" in src &&
+    (typeof src.path === "string" || src.path instanceof URL)
+  ) {
+    const { path, ...rest } = src as RecordingFileSource;
+    const opts: ReadChunksOptions = {
+      ...rest,
+      format: rest.format ?? formatOf(path),
+    };
+    const { nTraces, nSteps, last } = await countFile(name, path, opts);
+    return {
+      name,
+      kind: "file",
+      nTraces,
+      nSteps,
+      last,
+      open: (chunkSamples) => readChunks(path, { ...opts, chunkSamples }),
+    };
+  }
+  if (
+    typeof src === "object" && src !== null && Symbol.asyncIterator in src
+  ) {
+    return await bufferToFile(
+      name,
+      src as AsyncIterable<RecordingChunk>,
+      tempDir,
+    );
+  }
+  const rows = toRows(src as TraceRows, `recording '${name}'`);
+  const nSteps = rows[0].length;
+  return {
+    name,
+    kind: "memory",
+    nTraces: rows.length,
+    nSteps,
+    last: Float64Array.from(rows, (r) => r[nSteps - 1]),
+    open: async function* (chunkSamples: number) {
+      for (let a = 0; a < nSteps; a += chunkSamples) {
+        const b = Math.min(nSteps, a + chunkSamples);
+        yield {
+          start: a,
+          samples: b - a,
+          channels: rows.map((r) => r.subarray(a, b)),
+        };
+      }
+    },
+  };
+}
+
+/** One block of every recording. */
+interface Block {
+  start: number;
+  samples: number;
+  input: Record<string, Float64Array[]>;
+  output: Float64Array[];
+}
+
+/** Open iterators of one round. */
+interface RoundState {
+  its: Map<string, AsyncGenerator<RecordingChunk, void, undefined>>;
+  block: Block;
+  params: Record<string, Float64Array>;
+  startStep: number;
+  weights: Float64Array | null;
+  nSets: number;
+}
+
+const ROUND: unique symbol = Symbol("round");
+type StreamBatch = BatchRun & { [ROUND]?: RoundState };
+
+const TOKEN: unique symbol = Symbol("token");
+
+/**
+ * An online trace fitter over streamed recordings (see the module
+ * documentation). Create it with {@linkcode OnlineTraceFitter.create};
+ * `fit`, `results`, `bestParams` work as for `OnlineTraceFitter`. Errors
+ * are those of `OnlineTraceFitter` up to floating-point summation order
+ * (bit-identical when `blockSamples` ≥ the trace length), and identical
+ * whatever the chunk sizes of the sources.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DifferentialEvolution } from "../optimizers/differential_evolution.ts";
+ * import { OnlineTraceFitter } from "./online_trace_fitter.ts";
+ * const v = Float64Array.from({ length: 100 }, (_, k) => (k < 50 ? 0.01 : 0.02));
+ * // a one-shot stream of chunks (e.g. from a socket): buffered to a temporary file
+ * async function* chunks() {
+ *   for (let a = 0; a < 100; a += 30) {
+ *     yield { start: a, samples: Math.min(30, 100 - a), channels: [v.slice(a, a + 30)] };
+ *   }
+ * }
+ * const fitter = await OnlineTraceFitter.create({
+ *   model: "v = c + x : volt\nc : volt (constant)", inputUnits: { x: "volt" },
+ *   input: { x: [new Float64Array(100)] }, output: { v: chunks() },
+ *   dt: 1e-4, nSamples: 20, tStart: 5e-3, blockSamples: 32,
+ * });
+ * try {
+ *   const { params } = await fitter.fit({
+ *     optimizer: new DifferentialEvolution({ seed: 1 }), nRounds: 10, callback: null,
+ *     params: { c: ["0 mV", "30 mV"] },
+ *   });
+ *   assert.ok(Math.abs(params.c - 0.02) < 1e-3);
+ * } finally {
+ *   await fitter.dispose();
+ * }
+ * ```
+ */
+export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
+  /** Samples simulated per block. */
+  readonly blockSamples: number;
+  /** How each recording is re-read per round: `"file"`, `"buffered"` (temporary file) or `"memory"`. */
+  readonly sources: Readonly<Record<string, "file" | "buffered" | "memory">>;
+  #replays: Replay[];
+  #outputName: string;
+  #listeners = new Set<ChunkObserver<StreamProgress>>();
+  #closed = false;
+  #onProgress: ((p: StreamProgress) => void) | undefined;
+
+  /**
+   * Use {@linkcode OnlineTraceFitter.create}.
+   * @param token internal
+   * @param options validated options with placeholder traces
+   * @param replays the recordings
+   * @param blockSamples samples per block
+   */
+  private constructor(
+    token: typeof TOKEN,
+    options: OnlineTraceFitterOptions & {
+      onProgress?: (p: StreamProgress) => void;
+    },
+    replays: Replay[],
+    blockSamples: number,
+  ) {
+    if (token !== TOKEN) {
+      throw new TypeError("use await OnlineTraceFitter.create(options)");
+    }
+    super(options);
+    const nSteps = replays[0].nSteps;
+    // the base class saw 1-sample placeholders: set the real trace length
+    Object.defineProperty(this, "nSteps", { value: nSteps });
+    Object.defineProperty(this, "duration", { value: nSteps * this.dt });
+    this.blockSamples = blockSamples;
+    this.#replays = replays;
+    this.#outputName = Object.keys(options.output)[0];
+    this.#onProgress = options.onProgress;
+    this.sources = Object.fromEntries(replays.map((r) => [r.name, r.kind]));
+  }
+
+  /**
+   * Open the recordings (counting samples; one-shot streams such as sockets
+   * are drained to a temporary file), check that all have the same number
+   * of traces and samples, and build the fitter.
+   * @param options as `OnlineTraceFitter`, with `input`/`output` as
+   *   {@linkcode TraceSource}s, plus blockSamples (default 65536), tempDir,
+   *   onProgress
+   * @returns the fitter (call `dispose()` to delete temporary files)
+   * @throws {TypeError} mismatched shapes, unknown formats, unsupported model
+   * @throws {RangeError} bad values, empty recordings
+   * @throws {StreamDroppedError} a socket dropped while buffering (with the sample position)
+   * @throws {DataFormatError} malformed files (with the position)
+   */
+  static async open(
+    options: StreamedOnlineTraceFitterOptions,
+  ): Promise<StreamedOnlineTraceFitter> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("OnlineTraceFitter needs an options object");
+    }
+    const blockSamples = options.blockSamples ?? 65536;
+    if (!Number.isInteger(blockSamples) || blockSamples < 1) {
+      throw new RangeError(
+        `blockSamples must be a positive integer, got ${blockSamples}`,
+      );
+    }
+    for (const k of ["input", "output"] as const) {
+      const v = options[k];
+      if (v === null || typeof v !== "object" || Array.isArray(v)) {
+        throw new TypeError(
+          `${k} must be an object { variable: recording }, e.g. { ${
+            k === "input" ? "I" : "v"
+          }: "trace.f32" }`,
+        );
+      }
+    }
+    const outNames = Object.keys(options.output);
+    if (outNames.length !== 1) {
+      throw new TypeError(
+        `OnlineTraceFitter fits exactly one output variable, got ${outNames.length} (${
+          outNames.join(", ")
+        })`,
+      );
+    }
+    const replays: Replay[] = [];
+    try {
+      for (const [k, src] of Object.entries(options.input)) {
+        replays.push(await toReplay(k, src, options.tempDir));
+      }
+      replays.push(
+        await toReplay(
+          outNames[0],
+          options.output[outNames[0]],
+          options.tempDir,
+        ),
+      );
+      const r0 = replays[0];
+      for (const r of replays) {
+        if (r.nTraces !== r0.nTraces || r.nSteps !== r0.nSteps) {
+          throw new TypeError(
+            `recording '${r.name}' has ${r.nTraces} trace(s) × ${r.nSteps} samples, '${r0.name}' has ${r0.nTraces} × ${r0.nSteps}; all recordings need the same shape`,
+          );
+        }
+      }
+      // the base class gets one-sample placeholders holding the last sample
+      // of each trace (what a penalty expression reads at the end)
+      const placeholder = (r: Replay) =>
+        Array.from({ length: r.nTraces }, (_, t) => Float64Array.of(r.last[t]));
+      const { blockSamples: _b, tempDir: _t, ...rest } = options;
+      return new StreamedOnlineTraceFitter(
+        TOKEN,
+        {
+          ...rest,
+          input: Object.fromEntries(
+            replays.slice(0, -1).map((r) => [r.name, placeholder(r)]),
+          ),
+          output: { [outNames[0]]: placeholder(replays[replays.length - 1]) },
+        },
+        replays,
+        blockSamples,
+      );
+    } catch (e) {
+      await removeTemps(replays);
+      throw e;
+    }
+  }
+
+  /** Progress reports: one per block (samples of the round so far, throughput) and one per finished round. */
+  get progress(): Subscribable<StreamProgress> {
+    const listeners = this.#listeners;
+    const feed = {
+      subscribe: (
+        o: ChunkObserver<StreamProgress> | ((p: StreamProgress) => void),
+      ) => {
+        const obs = typeof o === "function" ? { next: o } : o;
+        if (this.#closed) obs.complete?.();
+        else listeners.add(obs);
+        return { unsubscribe: () => void listeners.delete(obs) };
+      },
+      // interop: `from(fitter.progress)` of RxJS gives an Observable
+      "@@observable": () => feed,
+    };
+    return feed;
+  }
+
+  /**
+   * Delete temporary files and complete the progress stream.
+   * @returns when done
+   */
+  override async dispose(): Promise<void> {
+    this.#closed = true;
+    for (const l of this.#listeners) l.complete?.();
+    this.#listeners.clear();
+    await removeTemps(this.#replays);
+  }
+
+  /**
+   * Not available for streamed recordings (the traces are not in memory).
+   * @param _options ignored
+   * @returns never
+   * @throws {TypeError} always
+   */
+  override generate(
+    _options: GenerateOptions = {},
+  ): Promise<Record<string, Float64Array[]>> {
+    return Promise.reject(
+      new TypeError(
+        "generate/generateTraces is not available on a OnlineTraceFitter: simulate the best parameters with a Runner and fromRunner instead",
+      ),
+    );
+  }
+
+  async #readBlock(st: RoundState): Promise<Block | null> {
+    const got: { name: string; c: RecordingChunk | null }[] = [];
+    for (const [name, it] of st.its) {
+      const r = await it.next();
+      got.push({ name, c: r.done ? null : r.value });
+    }
+    const ended = got.filter((g) => g.c === null).length;
+    if (ended === got.length) return null;
+    const ref = got.find((g) => g.c !== null)!;
+    for (const g of got) {
+      if (
+        g.c === null || g.c.samples !== ref.c!.samples ||
+        g.c.start !== ref.c!.start
+      ) {
+        throw new TypeError(
+          `recording '${g.name}' changed since the fitter was created: at sample ${
+            ref.c!.start
+          } it has ${g.c ? g.c.samples : 0} samples, '${ref.name}' has ${
+            ref.c!.samples
+          }`,
+        );
+      }
+    }
+    const input: Record<string, Float64Array[]> = {};
+    let output: Float64Array[] = [];
+    for (const g of got) {
+      if (g.name === this.#outputName) output = g.c!.channels;
+      else input[g.name] = g.c!.channels;
+    }
+    return { start: ref.c!.start, samples: ref.c!.samples, input, output };
+  }
+
+  #blockRunner(
+    st: RoundState,
+    init: Record<string, number | string | Float64Array>,
+  ): Promise<Runner> {
+    const b = st.block;
+    const rel = Math.min(b.samples, Math.max(0, st.startStep - b.start));
+    return Runner.create(this.model, {
+      dt: this.dt,
+      nNeurons: st.nSets * this.nTraces,
+      input: b.input,
+      targets: { [this.#outputName]: b.output },
+      params: st.params,
+      init,
+      record: [],
+      device: this.device,
+      seed: this.seed,
+      stepOrigin: b.start,
+      accumulate: {
+        variable: this.#outputName,
+        startStep: rel,
+        weights: st.weights
+          ? st.weights.subarray(b.start, b.start + b.samples)
+          : undefined,
+      },
+    });
+  }
+
+  /**
+   * Open the recordings for a round and build the runner of the first block.
+   * @param params parameters per neuron
+   * @param init initial values
+   * @param nSets parameter sets
+   * @param metrics the metric (an `MSEMetric`) of the output variable
+   * @returns the batch
+   */
+  protected override async createBatch(
+    params: Record<string, Float64Array>,
+    init: Record<string, number | string | Float64Array>,
+    nSets: number,
+    metrics: Record<string, MSEMetric>,
+  ): Promise<BatchRun> {
+    const m = metrics[this.#outputName];
+    if (m.tWeights && m.tWeights.length !== this.nSteps) {
+      throw new TypeError(
+        `MSEMetric: tWeights has ${m.tWeights.length} values but the recordings have ${this.nSteps} samples`,
+      );
+    }
+    const startStep = m.startStep(this.dt);
+    if (startStep >= this.nSteps) {
+      throw new RangeError(
+        `tStart = ${m.tStart} s is at or after the end of the recordings (${this.nSteps} samples of ${this.dt} s)`,
+      );
+    }
+    const its = new Map<
+      string,
+      AsyncGenerator<RecordingChunk, void, undefined>
+    >();
+    for (const r of this.#replays) its.set(r.name, r.open(this.blockSamples));
+    const st: RoundState = {
+      its,
+      block: null as unknown as Block,
+      params,
+      startStep,
+      weights: m.tWeights,
+      nSets,
+    };
+    try {
+      const b = await this.#readBlock(st);
+      if (!b) throw new RangeError("the recordings are empty");
+      st.block = b;
+      const runner = await this.#blockRunner(st, init);
+      const run: StreamBatch = { runner, nSets, [ROUND]: st };
+      return run;
+    } catch (e) {
+      await closeAll(its);
+      throw e;
+    }
+  }
+
+  /**
+   * Simulate the round block by block and compute the errors.
+   * @param run the batch from `createBatch`
+   * @param metrics the metric of the output variable
+   * @returns normalized and raw errors per parameter set
+   */
+  protected override async batchErrors(
+    run: BatchRun,
+    metrics: Record<string, MSEMetric>,
+  ): Promise<BatchErrors> {
+    const st = (run as StreamBatch)[ROUND]!;
+    const N = st.nSets * this.nTraces;
+    const sum = new Float64Array(N);
+    const count = new Float64Array(N);
+    const sink = (p: StreamProgress) => {
+      for (const l of this.#listeners) l.next?.(p);
+      this.#onProgress?.(p);
+    };
+    const counter = new ProgressCounter(sink, {
+      operation: "fit",
+      round: this.iteration,
+      totalSamples: this.nSteps,
+      neurons: N,
+    });
+    try {
+      while (true) {
+        await run.runner.step(st.block.samples);
+        const acc = await run.runner.accumulator();
+        for (let n = 0; n < N; n++) {
+          sum[n] += acc.sum[n];
+          count[n] += acc.count[n];
+        }
+        counter.add(st.block.samples);
+        const next = await this.#readBlock(st);
+        if (!next) break;
+        // the exact final state, including lastspike and not_refractory
+        const init = await run.runner.state();
+        st.block = next;
+        const r2 = await this.#blockRunner(st, init);
+        run.runner.dispose();
+        run.runner = r2;
+      }
+    } finally {
+      await closeAll(st.its);
+    }
+    counter.report(true);
+    // as OnlineTraceFitter.batchErrors
+    const m = metrics[this.#outputName];
+    const n2 = m.normalization * m.normalization;
+    const normalized = new Float64Array(st.nSets);
+    for (let s = 0; s < st.nSets; s++) {
+      let e = 0;
+      for (let t = 0; t < this.nTraces; t++) {
+        const n = s * this.nTraces + t;
+        e += sum[n] / count[n] / n2;
+      }
+      normalized[s] = e / this.nTraces;
+    }
+    return {
+      normalized: { [this.#outputName]: normalized },
+      raw: {
+        [this.#outputName]: normalized.map((x) => m.revertNormalization(x)),
+      },
+    };
+  }
+}
+
+async function closeAll(
+  its: Map<string, AsyncGenerator<RecordingChunk, void, undefined>>,
+): Promise<void> {
+  for (const it of its.values()) await it.return().catch(() => {});
+}
+
+async function removeTemps(replays: Replay[]): Promise<void> {
+  for (const r of replays) {
+    if (r.tempFile) await Deno.remove(r.tempFile).catch(() => {});
+  }
+}
