@@ -13,6 +13,7 @@
 import type { Expr } from "../lib/equations/ast.ts";
 import type { Program } from "../lib/codegen/program.ts";
 import { RendererBase, stageOffset } from "../lib/codegen/renderer.ts";
+import { guardRemovableSingularities } from "../lib/codegen/optimize.ts";
 
 /** Workgroup size of every kernel (invocations per workgroup along x). */
 export const WORKGROUP_SIZE = 64;
@@ -340,6 +341,7 @@ export class WgslRenderer extends RendererBase {
    * @returns WGSL text
    */
   func(fn: string, args: string[], raw: Expr[]): string {
+    if (fn === "__xexpm1") return `_xexpm1(${args[0]})`;
     if (fn === "__at") {
       const nm = (raw[0] as { name: string }).name;
       const c = (raw[1] as { value: number }).value;
@@ -444,6 +446,17 @@ fn _expm1(x: f32) -> f32 {
   if (abs(x) >= 0.25f) { return _exp(x) - 1.0f; }
   return x * (1.0f + x * (0.5f + x * (0.16666666666666666f + x * (0.041666666666666664f + x * (0.008333333333333333f +
     x * (0.001388888888888889f + x * (0.0001984126984126984f + x * 0.0000248015873015873f)))))));
+}
+// a / (exp(a) - 1) without the removable singularity at a = 0 (see
+// guardRemovableSingularities in lib/codegen/optimize.ts): the Bernoulli
+// series 1 - a/2 + a^2/12 - a^4/720 + a^6/30240 for |a| < 0.5 (next term
+// a^8/1209600 < 4e-9), the direct form elsewhere.
+fn _xexpm1(a: f32) -> f32 {
+  if (abs(a) < 0.5f) {
+    let a2 = a * a;
+    return (1.0f - 0.5f * a) + a2 * (0.08333333333333333f - a2 * (0.001388888888888889f - a2 * 0.00003306878306878307f));
+  }
+  return a / (_exp(a) - 1.0f);
 }
 fn _log1p(x: f32) -> f32 {
   if (abs(x) >= 0.25f) { return log(1.0f + x); }
@@ -561,6 +574,8 @@ export function renderWgslKernel(
   const r = new WgslRenderer(program, options.accumulate?.variable);
   r.nativeExp = options.nativeExp ?? false;
   const P = program;
+  // float32: no 0/0 at the removable singularities of HH rate functions
+  const update = guardRemovableSingularities(P.update);
   const layout = uniformLayout(P, options.accumulate?.variable);
   const vars = stateLayout(P);
   const useT = programUsesTime(P, options);
@@ -712,7 +727,7 @@ export function renderWgslKernel(
   });
   each(() => {
     const declared = new Set<string>();
-    for (const s of P.update) {
+    for (const s of update) {
       const isState = P.states.includes(s.target);
       L.push(
         `    ${r.stmt(s.target, s.expr, !isState && !declared.has(s.target))}`,

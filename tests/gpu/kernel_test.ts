@@ -430,3 +430,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "WebGPU: HH rate functions stay finite and accurate at their removable singularities (float32)",
+  ignore,
+  fn: async () => {
+    // alpha_m, beta_m and alpha_n of the tutorial HH are x/(exp(x/c) - 1),
+    // singular at v = -50, -23 and -48 mV; in float32 exp(x) - 1 is exactly
+    // 0 there (0/0 = NaN without the rewrite) and loses digits near them.
+    const centers = [-50e-3, -23e-3, -48e-3];
+    const v: number[] = [];
+    for (const c of centers) {
+      let x = Math.fround(c);
+      for (let j = 0; j < 200; j++) x = nextDown(x);
+      for (let j = 0; j < 400; j++) {
+        v.push(x);
+        x = nextUp(x);
+      }
+    }
+    const model = hhTutorial();
+    const o = {
+      dt: 0.01e-3,
+      input: { I: [new Float64Array(2)] },
+      params: { g_na: 20e-6, g_kd: 6e-6, gl: 10e-9 },
+      init: { v, m: 0.05, n: 0.3, h: 0.6 },
+      record: ["m", "n"],
+    };
+    // recorded before each update: sample 1 is the state after one step
+    const g = await simulate(model, { ...o, device: "webgpu", steps: 2 });
+    for (const k of ["m", "n"]) {
+      for (let i = 0; i < v.length; i++) {
+        const a = g.traces[k][i][1];
+        assert.ok(Number.isFinite(a), `${k} at v = ${v[i]} V: ${a}`);
+      }
+    }
+    // accuracy against the float64 CPU kernel after one step
+    const c2 = await simulate(model, { ...o, steps: 2 });
+    let worst = 0;
+    for (const k of ["m", "n"]) {
+      for (let i = 0; i < v.length; i++) {
+        worst = Math.max(
+          worst,
+          Math.abs(g.traces[k][i][1] - c2.traces[k][i][1]),
+        );
+      }
+    }
+    assert.ok(worst < 1e-6, `max |Δ| of m, n after one step: ${worst}`);
+  },
+});
+
+function nextUp(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Int32Array(f.buffer);
+  u[0] += x >= 0 ? 1 : -1;
+  return f[0];
+}
+
+function nextDown(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Int32Array(f.buffer);
+  u[0] += x >= 0 ? -1 : 1;
+  return f[0];
+}
