@@ -38,6 +38,10 @@ interface RunResult {
   task: TaskName;
   /** One network trained for the task and evaluated at every observation. */
   amortized?: boolean;
+  /** Rounds of sequential NPE (the simulations split equally), when > 1. */
+  rounds?: number;
+  /** Trained from a stream of chunks (`train({ source })`) instead of one batch. */
+  streamed?: boolean;
   observation: number;
   estimator: string;
   nSimulations: number;
@@ -102,15 +106,51 @@ async function trainFor(
   seed: number,
   sims: number,
   estimator: string,
+  mode: { rounds?: number; streamed?: boolean; xo?: number[] } = {},
 ): Promise<Trained> {
   const task = getTask(taskName);
-  const theta = task.prior.sample(sims, seed);
-  const x = task.simulate(theta, seed + 1);
   const npe = new NPE({
     prior: task.prior,
     densityEstimator: estimator as "nsf",
     seed,
   });
+  const rounds = mode.rounds ?? 1;
+  if (rounds > 1) {
+    // sequential NPE (APT): round 1 from the prior, later rounds from the
+    // current posterior at x_o, atomic loss (Greenberg et al. 2019)
+    if (!mode.xo) throw new TypeError("multi-round NPE needs the observation");
+    const per = Math.floor(sims / rounds);
+    let summary!: Awaited<ReturnType<NPE["train"]>>;
+    for (let r = 0; r < rounds; r++) {
+      if (r === 0) {
+        const theta = task.prior.sample(per, seed);
+        npe.appendSimulations(theta, task.simulate(theta, seed + 1));
+      } else {
+        const proposal = npe.buildPosterior().setDefaultX(mode.xo);
+        const theta = await proposal.sample(per, { seed: seed + 10 * r });
+        npe.appendSimulations(theta, task.simulate(theta, seed + 10 * r + 1), {
+          proposal,
+        });
+      }
+      summary = await npe.train();
+    }
+    return { npe, summary };
+  }
+  const theta = task.prior.sample(sims, seed);
+  const x = task.simulate(theta, seed + 1);
+  if (mode.streamed) {
+    // the same simulations arriving in chunks of 1000 (incremental training)
+    async function* chunks() {
+      for (let i = 0; i < sims; i += 1000) {
+        yield {
+          theta: theta.sliceRows(i, Math.min(sims, i + 1000)),
+          x: x.sliceRows(i, Math.min(sims, i + 1000)),
+        };
+      }
+    }
+    const summary = await npe.train({ source: chunks() });
+    return { npe, summary };
+  }
   npe.appendSimulations(theta, x);
   const summary = await npe.train();
   return { npe, summary };
@@ -125,6 +165,8 @@ async function runOne(
     samples: number;
     seed: number;
     foldsToRun: number;
+    rounds?: number;
+    streamed?: boolean;
   },
   shared?: Trained,
 ): Promise<RunResult> {
@@ -132,7 +174,11 @@ async function runOne(
   const reference = await loadReferenceSamples(taskName, observation);
   const seed = opts.seed + 1000 * observation + TASK_NAMES.indexOf(taskName);
   const { npe, summary } = shared ??
-    await trainFor(taskName, seed, opts.sims, opts.estimator);
+    await trainFor(taskName, seed, opts.sims, opts.estimator, {
+      rounds: opts.rounds,
+      streamed: opts.streamed,
+      xo: Array.from(xo),
+    });
   const posterior = npe.buildPosterior();
   const t0 = performance.now();
   const samples = await posterior.sample(opts.samples, {
@@ -154,6 +200,8 @@ async function runOne(
   return {
     task: taskName,
     ...(shared ? { amortized: true } : {}),
+    ...((opts.rounds ?? 1) > 1 ? { rounds: opts.rounds } : {}),
+    ...(opts.streamed ? { streamed: true } : {}),
     observation,
     estimator: opts.estimator,
     nSimulations: opts.sims,
@@ -214,7 +262,25 @@ if (import.meta.main) {
   const samples = Number(args.samples ?? 10000);
   const seed = Number(args.seed ?? 0);
   const foldsToRun = Number(args["folds-to-run"] ?? 5);
-  const outPath = new URL(`../out/sbibm_${estimator}.json`, import.meta.url);
+  const rounds = Number(args.rounds ?? 1);
+  const streamed = "streamed" in args;
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(
+      `--rounds must be a positive integer, got ${args.rounds}`,
+    );
+  }
+  if (rounds > 1 && ("amortized" in args || streamed)) {
+    throw new RangeError(
+      "--rounds > 1 trains per observation: no --amortized/--streamed",
+    );
+  }
+  const variant = `${rounds > 1 ? `_r${rounds}` : ""}${
+    streamed ? "_streamed" : ""
+  }`;
+  const outPath = new URL(
+    `../out/sbibm_${estimator}${variant}.json`,
+    import.meta.url,
+  );
   await Deno.mkdir(new URL("../out/", import.meta.url), { recursive: true });
   let file: BenchFile = { estimator, runs: [] };
   try {
@@ -236,6 +302,7 @@ if (import.meta.main) {
         seed + 777 + TASK_NAMES.indexOf(task),
         sims,
         estimator,
+        { streamed },
       );
     }
     for (const obs of observations) {
@@ -248,6 +315,8 @@ if (import.meta.main) {
         samples,
         seed,
         foldsToRun,
+        rounds,
+        streamed,
       }, shared);
       console.error(
         `[sbibm] ${task} #${obs}: C2ST ${r.c2st.toFixed(3)} (folds ${
