@@ -8,7 +8,12 @@
  * Usage:
  *   deno run -A bench/sbibm_bench.ts [--tasks two_moons,slcp] [--observations 1-10]
  *     [--sims 10000] [--estimator nsf] [--samples 10000] [--seed 0] [--folds-to-run 5]
- *     [--amortized]
+ *     [--amortized] [--method npe|nle|nre]
+ *
+ * `--method nle` trains NLE (the `--estimator`, default maf) and samples the
+ * posterior by MCMC (slice sampling, 20 chains, sbi's defaults); `--method
+ * nre` trains NRE-B with the `--estimator` as classifier (default resnet).
+ * They write `out/sbibm_<method>_<estimator>.json`.
  *
  * `--amortized` trains one network per task and evaluates it at every listed
  * observation (single-round NPE does not depend on the observation, so the
@@ -24,6 +29,9 @@
  */
 
 import { NPE } from "../lib/inference/methods/npe.ts";
+import { NLE } from "../lib/inference/methods/nle.ts";
+import { NRE } from "../lib/inference/methods/nre.ts";
+import type { Matrix } from "../lib/inference/matrix.ts";
 import { c2stScores } from "../lib/inference/diagnostics/c2st.ts";
 import {
   getTask,
@@ -96,9 +104,87 @@ function parseObservations(spec: string): number[] {
   return out;
 }
 
+/** What the bench needs of a trained method. */
+interface Trainable {
+  buildPosterior(): {
+    sample(
+      n: number,
+      o: { x: ArrayLike<number>; seed: number },
+    ): Promise<Matrix>;
+    dispose(): void;
+  };
+  dispose(): void;
+}
+
 interface Trained {
-  npe: NPE;
-  summary: Awaited<ReturnType<NPE["train"]>>;
+  npe: Trainable;
+  summary: {
+    nExcluded: number;
+    epochs: number;
+    trainingTime: number;
+    samplesPerSecond: number;
+    backend: string;
+  };
+}
+
+type Method = "npe" | "nle" | "nre";
+
+/** The sbibm paper's NLE / NRE means at 10^4 simulations and the issue's thresholds. */
+const OTHER_METHODS: Record<
+  "nle" | "nre",
+  {
+    published: Partial<Record<TaskName, number>>;
+    threshold: Partial<Record<TaskName, number>>;
+  }
+> = {
+  nle: {
+    published: {
+      two_moons: 0.713,
+      gaussian_linear: 0.555,
+      slcp: 0.771,
+      sir: 0.748,
+    },
+    threshold: {
+      two_moons: 0.72,
+      gaussian_linear: 0.56,
+      slcp: 0.78,
+      sir: 0.75,
+    },
+  },
+  nre: {
+    published: { two_moons: 0.761, gaussian_linear: 0.560, slcp: 0.947 },
+    threshold: { two_moons: 0.77, gaussian_linear: 0.57, slcp: 0.95 },
+  },
+};
+
+async function trainOther(
+  method: "nle" | "nre",
+  taskName: TaskName,
+  seed: number,
+  sims: number,
+  estimator: string,
+): Promise<Trained> {
+  const task = getTask(taskName);
+  const theta = task.prior.sample(sims, seed);
+  const x = task.simulate(theta, seed + 1);
+  if (method === "nle") {
+    const nle = new NLE({
+      prior: task.prior,
+      densityEstimator: estimator as "maf",
+      seed,
+    });
+    nle.appendSimulations(theta, x);
+    const summary = await nle.train();
+    return { npe: nle, summary };
+  }
+  const nre = new NRE({
+    prior: task.prior,
+    classifier: estimator as "resnet",
+    seed,
+  });
+  nre.appendSimulations(theta, x);
+  const summary = await nre.train();
+  return { npe: nre, summary };
 }
 
 async function trainFor(
@@ -106,8 +192,16 @@ async function trainFor(
   seed: number,
   sims: number,
   estimator: string,
-  mode: { rounds?: number; streamed?: boolean; xo?: number[] } = {},
+  mode: {
+    rounds?: number;
+    streamed?: boolean;
+    xo?: number[];
+    method?: Method;
+  } = {},
 ): Promise<Trained> {
+  if (mode.method && mode.method !== "npe") {
+    return await trainOther(mode.method, taskName, seed, sims, estimator);
+  }
   const task = getTask(taskName);
   const npe = new NPE({
     prior: task.prior,
@@ -167,6 +261,7 @@ async function runOne(
     foldsToRun: number;
     rounds?: number;
     streamed?: boolean;
+    method?: Method;
   },
   shared?: Trained,
 ): Promise<RunResult> {
@@ -178,6 +273,7 @@ async function runOne(
       rounds: opts.rounds,
       streamed: opts.streamed,
       xo: Array.from(xo),
+      method: opts.method,
     });
   const posterior = npe.buildPosterior();
   const t0 = performance.now();
@@ -220,9 +316,13 @@ async function runOne(
   };
 }
 
-function table(file: BenchFile): { text: string; failed: string[] } {
+function table(
+  file: BenchFile,
+  method: Method = "npe",
+): { text: string; failed: string[] } {
+  const M = method.toUpperCase();
   const lines = [
-    `| task | observations | mean C2ST (NPE-${file.estimator}, 10^4) | sbibm paper NPE 10^4 | issue threshold | per observation |`,
+    `| task | observations | mean C2ST (${M}-${file.estimator}, 10^4) | sbibm paper ${M} 10^4 | issue threshold | per observation |`,
     "|---|---|---|---|---|---|",
   ];
   const failed: string[] = [];
@@ -232,7 +332,12 @@ function table(file: BenchFile): { text: string; failed: string[] } {
     );
     if (runs.length === 0) continue;
     const mean = runs.reduce((s, r) => s + r.c2st, 0) / runs.length;
-    const thr = ISSUE_THRESHOLDS[task];
+    const thr = method === "npe"
+      ? ISSUE_THRESHOLDS[task]
+      : OTHER_METHODS[method].threshold[task];
+    const pub = method === "npe"
+      ? PUBLISHED_NPE_C2ST_1E4[task]
+      : OTHER_METHODS[method].published[task];
     const per = runs.map((r) =>
       `${r.observation}: ${r.c2st.toFixed(3)}${
         r.foldsRun < 5 ? `(${r.foldsRun}f)` : ""
@@ -243,7 +348,7 @@ function table(file: BenchFile): { text: string; failed: string[] } {
     }
     lines.push(
       `| ${task} | ${runs.length} | ${mean.toFixed(3)} | ${
-        PUBLISHED_NPE_C2ST_1E4[task].toFixed(3)
+        pub === undefined ? "–" : pub.toFixed(3)
       } | ${thr === undefined ? "–" : `≤ ${thr.toFixed(2)}`} | ${per} |`,
     );
   }
@@ -258,10 +363,17 @@ if (import.meta.main) {
   for (const t of tasks) getTask(t); // validates the names
   const observations = parseObservations(args.observations ?? "1-10");
   const sims = Number(args.sims ?? 10000);
-  const estimator = args.estimator ?? "nsf";
+  const estimator = args.estimator ??
+    ({ npe: "nsf", nle: "maf", nre: "resnet" } as const)[
+      (args.method ?? "npe") as Method
+    ];
   const samples = Number(args.samples ?? 10000);
   const seed = Number(args.seed ?? 0);
   const foldsToRun = Number(args["folds-to-run"] ?? 5);
+  const method = (args.method ?? "npe") as Method;
+  if (!["npe", "nle", "nre"].includes(method)) {
+    throw new RangeError(`--method must be npe, nle or nre, got ${method}`);
+  }
   const rounds = Number(args.rounds ?? 1);
   const streamed = "streamed" in args;
   if (!Number.isInteger(rounds) || rounds < 1) {
@@ -278,7 +390,9 @@ if (import.meta.main) {
     streamed ? "_streamed" : ""
   }`;
   const outPath = new URL(
-    `../out/sbibm_${estimator}${variant}.json`,
+    `../out/sbibm_${
+      method === "npe" ? "" : `${method}_`
+    }${estimator}${variant}.json`,
     import.meta.url,
   );
   await Deno.mkdir(new URL("../out/", import.meta.url), { recursive: true });
@@ -293,7 +407,7 @@ if (import.meta.main) {
     let shared: Trained | undefined;
     if (amortized) {
       console.error(
-        `[sbibm] ${task}: NPE-${estimator}, ${sims} simulations, one network for observations ${
+        `[sbibm] ${task}: ${method.toUpperCase()}-${estimator}, ${sims} simulations, one network for observations ${
           observations.join(",")
         }`,
       );
@@ -302,12 +416,12 @@ if (import.meta.main) {
         seed + 777 + TASK_NAMES.indexOf(task),
         sims,
         estimator,
-        { streamed },
+        { streamed, method },
       );
     }
     for (const obs of observations) {
       console.error(
-        `[sbibm] ${task} observation ${obs}: NPE-${estimator}, ${sims} simulations`,
+        `[sbibm] ${task} observation ${obs}: ${method.toUpperCase()}-${estimator}, ${sims} simulations`,
       );
       const r = await runOne(task, obs, {
         sims,
@@ -317,6 +431,7 @@ if (import.meta.main) {
         foldsToRun,
         rounds,
         streamed,
+        method,
       }, shared);
       console.error(
         `[sbibm] ${task} #${obs}: C2ST ${r.c2st.toFixed(3)} (folds ${
@@ -341,7 +456,7 @@ if (import.meta.main) {
   const { text, failed } = table({
     estimator,
     runs: file.runs.filter((r) => r.nSimulations === sims),
-  });
+  }, method);
   console.log(text);
   console.log(`\nwritten: ${outPath.pathname}`);
   if (failed.length > 0) {
