@@ -4,10 +4,15 @@
  * @module
  */
 import { DirectPosterior, type LoadOptions } from "./direct_posterior.ts";
+import {
+  RatioPosterior,
+  type RatioPosteriorLoadOptions,
+} from "../methods/nre.ts";
 
 /**
  * Writes a posterior to `path` in the versioned neurofit format.
- * @param posterior the posterior
+ * @param posterior the posterior (a `DirectPosterior`, or any posterior with
+ *   `toBytes()` such as the `RatioPosterior` of NRE)
  * @param path file path
  * @returns resolves when written
  * @example
@@ -32,7 +37,7 @@ import { DirectPosterior, type LoadOptions } from "./direct_posterior.ts";
  * ```
  */
 export async function savePosterior(
-  posterior: DirectPosterior,
+  posterior: DirectPosterior | { toBytes(): Uint8Array },
   path: string | URL,
 ): Promise<void> {
   await Deno.writeFile(path, posterior.toBytes());
@@ -50,4 +55,18 @@ export async function loadPosterior(
   options: LoadOptions = {},
 ): Promise<DirectPosterior> {
   return await DirectPosterior.fromBytes(await Deno.readFile(path), options);
+}
+
+/**
+ * Reads an NRE posterior written by {@linkcode savePosterior}.
+ * @param path file path
+ * @param options `{ prior }` when the saved prior was a user prior
+ * @returns the posterior
+ * @throws {RangeError} for a foreign, corrupt or newer-version file
+ */
+export async function loadRatioPosterior(
+  path: string | URL,
+  options: RatioPosteriorLoadOptions = {},
+): Promise<RatioPosterior> {
+  return await RatioPosterior.fromBytes(await Deno.readFile(path), options);
 }

@@ -19,6 +19,7 @@ import {
   type BoxTransform,
   clampToBox,
   fromUnconstrained,
+  type GradPotential,
   type Potential,
   sirInit,
   toUnconstrained,
@@ -77,6 +78,30 @@ export interface MCMCMapOptions {
   numIter?: number;
 }
 
+/**
+ * A potential built from something other than a likelihood estimator (e.g. the
+ * ratio classifier of NRE): `potential(xo)` returns θ ↦ U(θ) at the
+ * observation rows `xo` (K x `xDim`, iid observations), including the prior.
+ */
+export interface PotentialFactory {
+  /** Data dimension of an observation. */
+  readonly xDim: number;
+  /**
+   * Builds the potential at the observations.
+   * @param xo observations as rows (K x `xDim`)
+   * @returns the batched potential
+   */
+  potential(xo: Matrix): Potential;
+  /**
+   * Optional: the potential with its gradient w.r.t. θ (for HMC / NUTS).
+   * @param xo observations as rows (K x `xDim`)
+   * @returns the batched gradient potential
+   */
+  gradPotential?(xo: Matrix): GradPotential;
+  /** Frees resources (called by the posterior's `dispose`). */
+  dispose?(): void;
+}
+
 /** A posterior known through its potential, sampled by MCMC / rejection / SIR. */
 export class MCMCPosterior {
   /** The prior. */
@@ -85,14 +110,17 @@ export class MCMCPosterior {
   readonly method: MCMCMethod;
   /** Counters of the last `sample` call. */
   lastResult: Omit<SamplerResult, "samples"> | null = null;
-  #est: DensityEstimator;
+  #est: DensityEstimator | null;
+  #factory: PotentialFactory | null;
   #opts: MCMCPosteriorOptions;
   #rng: Rng;
   #defaultX: Matrix | null = null;
 
   /**
-   * Creates the posterior from a trained likelihood estimator (NLE).
-   * @param estimator the likelihood estimator q(x | θ) (owned from now on)
+   * Creates the posterior from a trained likelihood estimator (NLE), or from
+   * a {@linkcode PotentialFactory} (NRE).
+   * @param estimator the likelihood estimator q(x | θ), or a potential
+   *   factory (owned from now on)
    * @param prior the prior
    * @param options see {@linkcode MCMCPosteriorOptions}
    * @throws {TypeError} on a dimension mismatch
@@ -115,12 +143,13 @@ export class MCMCPosterior {
    * ```
    */
   constructor(
-    estimator: DensityEstimator,
+    estimator: DensityEstimator | PotentialFactory,
     prior: Prior | UserPrior,
     options: MCMCPosteriorOptions = {},
   ) {
     this.prior = asPrior(prior);
-    if (this.prior.dim !== estimator.config.xDim) {
+    const isEst = "config" in estimator;
+    if (isEst && this.prior.dim !== estimator.config.xDim) {
       throw new TypeError(
         `prior dim ${this.prior.dim} != likelihood context dim ${estimator.config.xDim}`,
       );
@@ -138,13 +167,19 @@ export class MCMCPosterior {
       throw new RangeError(`numChains must be a positive integer, got ${nc}`);
     }
     this.method = method;
-    this.#est = estimator;
+    this.#est = isEst ? estimator : null;
+    this.#factory = isEst ? null : estimator;
     this.#opts = options;
     this.#rng = new Rng(options.seed ?? 0);
   }
 
-  /** The likelihood estimator. */
+  /** The likelihood estimator (throws for a posterior built from a potential factory). */
   get estimator(): DensityEstimator {
+    if (!this.#est) {
+      throw new TypeError(
+        "this posterior was built from a potential factory, not a likelihood estimator",
+      );
+    }
     return this.#est;
   }
 
@@ -155,7 +190,7 @@ export class MCMCPosterior {
 
   /** Data dimension. */
   get xDim(): number {
-    return this.#est.config.thetaDim;
+    return this.#est ? this.#est.config.thetaDim : this.#factory!.xDim;
   }
 
   /**
@@ -183,7 +218,8 @@ export class MCMCPosterior {
    * @returns the potential function
    */
   potential(x?: ArrayLike<number> | MatrixLike): Potential {
-    return likelihoodPotential(this.#est, this.prior, this.#x(x));
+    if (this.#factory) return this.#factory.potential(this.#x(x));
+    return likelihoodPotential(this.#est!, this.prior, this.#x(x));
   }
 
   /**
@@ -318,9 +354,10 @@ export class MCMCPosterior {
     return cur.data.slice(bi * d, bi * d + d);
   }
 
-  /** Frees the estimator's tensors. */
+  /** Frees the estimator's (or potential factory's) resources. */
   dispose(): void {
-    this.#est.dispose();
+    this.#est?.dispose();
+    this.#factory?.dispose?.();
   }
 }
 
@@ -328,12 +365,12 @@ export class MCMCPosterior {
 export class RejectionPosterior extends MCMCPosterior {
   /**
    * Creates the posterior.
-   * @param estimator the likelihood estimator (owned from now on)
+   * @param estimator the likelihood estimator or a potential factory (owned from now on)
    * @param prior the prior (also the proposal)
    * @param options `{ seed }`
    */
   constructor(
-    estimator: DensityEstimator,
+    estimator: DensityEstimator | PotentialFactory,
     prior: Prior | UserPrior,
     options: { seed?: number } = {},
   ) {
@@ -345,12 +382,12 @@ export class RejectionPosterior extends MCMCPosterior {
 export class ImportancePosterior extends MCMCPosterior {
   /**
    * Creates the posterior.
-   * @param estimator the likelihood estimator (owned from now on)
+   * @param estimator the likelihood estimator or a potential factory (owned from now on)
    * @param prior the prior (the proposal)
    * @param options `{ seed, oversamplingFactor }`
    */
   constructor(
-    estimator: DensityEstimator,
+    estimator: DensityEstimator | PotentialFactory,
     prior: Prior | UserPrior,
     options: { seed?: number; oversamplingFactor?: number } = {},
   ) {
