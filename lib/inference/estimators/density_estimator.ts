@@ -18,6 +18,14 @@ import { Maf } from "./_maf.ts";
 import { Mdn } from "./_mdn.ts";
 import { type Linear, mlp, Params } from "./_nn.ts";
 import { Nsf } from "./_nsf.ts";
+import {
+  type BuiltinEmbeddingConfig,
+  type BuiltinEmbeddingSpec,
+  EmbeddingNet,
+  isBuiltinEmbeddingSpec,
+  poolTrialStats,
+  resolveEmbedding,
+} from "./embedding.ts";
 
 /** Names of the built-in density estimators. */
 export type DensityEstimatorKind = "maf" | "nsf" | "mdn" | "made";
@@ -35,14 +43,21 @@ export interface MlpEmbeddingOptions {
 }
 
 /**
- * An embedding net for x: `"none"`, `"mlp"` (defaults), MLP options, or a user
- * TensorFlow.js layers model (opaque here: anything with `apply(tensor)` and
- * `trainableWeights`; it must come from the same tfjs instance).
+ * An embedding net for x: `"none"`, `"mlp"` (defaults), MLP options, a built-in
+ * net (`{ type: "cnn" | "yulenet" | "gru" | "permutationInvariant", ... }`, see
+ * `embedding.ts`), or a user TensorFlow.js layers model (opaque here: anything
+ * with `apply(tensor)` and `trainableWeights`; it must come from the same tfjs
+ * instance).
  */
-export type EmbeddingNetSpec = "none" | "mlp" | MlpEmbeddingOptions | {
-  apply: unknown;
-  trainableWeights: unknown;
-};
+export type EmbeddingNetSpec =
+  | "none"
+  | "mlp"
+  | MlpEmbeddingOptions
+  | BuiltinEmbeddingSpec
+  | {
+    apply: unknown;
+    trainableWeights: unknown;
+  };
 
 /** Hyper-parameters of the estimators (defaults as in sbi). */
 export interface DensityEstimatorOptions {
@@ -62,6 +77,13 @@ export interface DensityEstimatorOptions {
   embeddingNet?: EmbeddingNetSpec;
   /** Seed of the weight initialisation. Default 0. */
   seed?: number;
+  /**
+   * Learn imputation values for NaN features of x (Lueckmann et al. 2017): a NaN
+   * feature is replaced, after z-scoring, by a trainable value. Default false.
+   */
+  imputeMissingX?: boolean;
+  /** With `imputeMissingX`, also give the estimator a 0/1 missing-indicator per feature. Default false. */
+  missingIndicator?: boolean;
 }
 
 /** Per-dimension z-scoring statistics (sbi's `z_score_theta/x="independent"`). */
@@ -97,14 +119,20 @@ export interface EstimatorConfig {
   /** Hidden blocks. */
   numBlocks: number;
   /** Embedding net description (`user` = a tfjs model that must be supplied again when loading). */
-  embedding: { type: "none" } | {
-    type: "mlp";
-    hiddenFeatures: number;
-    numLayers: number;
-    outputDim: number;
-  } | {
-    type: "user";
-  };
+  embedding:
+    | { type: "none" }
+    | {
+      type: "mlp";
+      hiddenFeatures: number;
+      numLayers: number;
+      outputDim: number;
+    }
+    | BuiltinEmbeddingConfig
+    | {
+      type: "user";
+    };
+  /** NaN imputation of x (absent: off); the imputation values are the last weight array. */
+  imputation?: { indicator: boolean };
   /** Initialisation seed. */
   seed: number;
   /** z-scoring statistics. */
@@ -178,17 +206,28 @@ export function zScoreStats(
     throw new RangeError(`need at least one simulation to z-score, got ${n}`);
   }
   const stats = (a: Float32Array, d: number) => {
+    // non-finite values (missing features to impute) are left out per column
     const mean = new Array(d).fill(0);
     const sd = new Array(d).fill(0);
+    const cnt = new Array(d).fill(0);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) mean[j] += a[i * d + j];
+      for (let j = 0; j < d; j++) {
+        const v = a[i * d + j];
+        if (Number.isFinite(v)) {
+          mean[j] += v;
+          cnt[j]++;
+        }
+      }
     }
-    for (let j = 0; j < d; j++) mean[j] /= n;
+    for (let j = 0; j < d; j++) mean[j] = cnt[j] ? mean[j] / cnt[j] : 0;
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) sd[j] += (a[i * d + j] - mean[j]) ** 2;
+      for (let j = 0; j < d; j++) {
+        const v = a[i * d + j];
+        if (Number.isFinite(v)) sd[j] += (v - mean[j]) ** 2;
+      }
     }
     for (let j = 0; j < d; j++) {
-      sd[j] = Math.sqrt(sd[j] / Math.max(1, n - 1));
+      sd[j] = Math.sqrt(sd[j] / Math.max(1, cnt[j] - 1));
       if (!(sd[j] > 1e-14)) sd[j] = 1;
       mean[j] = Math.fround(mean[j]);
       sd[j] = Math.fround(sd[j]);
@@ -215,6 +254,8 @@ export class DensityEstimator {
   #model: ConditionalModel;
   #embed: Params | null;
   #embedLayers: Linear[] = [];
+  #embedNet: EmbeddingNet | null = null;
+  #impute: Params | null = null;
   #user: UserModel | null = null;
   #vars: tf.Variable[];
   #tMean: tf.Tensor2D;
@@ -321,8 +362,12 @@ export class DensityEstimator {
     ) {
       user = spec as unknown as UserModel;
       embedding = { type: "user" };
+    } else if (isBuiltinEmbeddingSpec(spec)) {
+      embedding = resolveEmbedding(spec, xDim);
     } else {throw new TypeError(
-        `embeddingNet must be "none", "mlp", MLP options or a tfjs layers model`,
+        `embeddingNet must be "none", "mlp", MLP options, { type: "cnn" | "yulenet" | "gru" | "permutationInvariant", ... } or a tfjs layers model; got ${
+          JSON.stringify(spec)
+        }`,
       );}
     const partial = {
       kind,
@@ -342,7 +387,20 @@ export class DensityEstimator {
         xMean: zscore.xMean.slice(),
         xStd: zscore.xStd.slice(),
       },
+      ...(options.imputeMissingX
+        ? { imputation: { indicator: options.missingIndicator === true } }
+        : {}),
     };
+    if (embedding.type === "permutationInvariant") {
+      // same z-scoring for every trial keeps the net exactly permutation invariant
+      const pooled = poolTrialStats(
+        partial.zscore.xMean,
+        partial.zscore.xStd,
+        embedding.nTrials,
+      );
+      partial.zscore.xMean = pooled.mean;
+      partial.zscore.xStd = pooled.std;
+    }
     if (!(partial.tailBound > 0)) {
       throw new RangeError(`tailBound must be > 0, got ${partial.tailBound}`);
     }
@@ -357,6 +415,7 @@ export class DensityEstimator {
     user: UserModel | null,
   ): DensityEstimator {
     let embed: Params | null = null;
+    let embedNet: EmbeddingNet | null = null;
     const layers: Linear[] = [];
     let ctxDim = cfg.xDim;
     if (cfg.embedding.type === "mlp") {
@@ -382,7 +441,13 @@ export class DensityEstimator {
         );
       }
       ctxDim = probe[1];
+    } else if (cfg.embedding.type !== "none") {
+      embed = new Params(cfg.seed + 7919);
+      const net = new EmbeddingNet(cfg.embedding, cfg.xDim, embed);
+      embedNet = net;
+      ctxDim = net.outputDim;
     }
+    if (cfg.imputation?.indicator) ctxDim += cfg.xDim;
     const d = cfg.thetaDim;
     let model: ConditionalModel;
     switch (cfg.kind) {
@@ -400,6 +465,15 @@ export class DensityEstimator {
     }
     const est = new DensityEstimator(cfg, model, embed, user);
     est.#embedLayers = layers;
+    est.#embedNet = embedNet;
+    if (cfg.imputation) {
+      // trainable imputation values in z-scored space, initialised at 0 (the mean)
+      est.#impute = new Params(cfg.seed + 104729);
+      est.#vars.push(
+        est.#impute.add("impute", [1, cfg.xDim], new Float32Array(cfg.xDim)),
+      );
+      est.#masks.push(null);
+    }
     cfg.weightShapes = est.#vars.map((v) => v.shape.slice());
     return est;
   }
@@ -460,10 +534,25 @@ export class DensityEstimator {
   }
 
   #context(x: tf.Tensor2D): tf.Tensor2D {
-    const xz = tf.div(tf.sub(x, this.#xMean), this.#xStd) as tf.Tensor2D;
-    if (this.#embedLayers.length) return mlp(this.#embedLayers, xz);
-    if (this.#user) return this.#user.apply(xz) as tf.Tensor2D;
-    return xz;
+    let xz = tf.div(tf.sub(x, this.#xMean), this.#xStd) as tf.Tensor2D;
+    let missing: tf.Tensor2D | null = null;
+    if (this.#impute) {
+      // Lueckmann et al. 2017: NaN features -> trainable values (z-scored space)
+      const nan = tf.isNaN(x);
+      missing = tf.cast(nan, "float32") as tf.Tensor2D;
+      xz = tf.add(
+        tf.where(nan, tf.zerosLike(xz), xz),
+        tf.mul(missing, this.#impute.vars[0]),
+      ) as tf.Tensor2D;
+    }
+    let ctx = xz;
+    if (this.#embedLayers.length) ctx = mlp(this.#embedLayers, xz);
+    else if (this.#embedNet) ctx = this.#embedNet.apply(xz);
+    else if (this.#user) ctx = this.#user.apply(xz) as tf.Tensor2D;
+    if (missing && this.config.imputation?.indicator) {
+      ctx = tf.concat([ctx, missing], 1) as tf.Tensor2D;
+    }
+    return ctx;
   }
 
   #u(theta: tf.Tensor2D): tf.Tensor2D {
@@ -549,6 +638,57 @@ export class DensityEstimator {
     const value = Float64Array.from(v.dataSync(), (a) => a - this.#logStdSum);
     const grad = (g.dataSync() as Float32Array).slice();
     tf.dispose([v, g]);
+    return { value, grad };
+  }
+
+  /**
+   * log q(theta | x) and its gradient with respect to the context x (through
+   * the z-scoring and the embedding net). For NLE, x is the parameter vector
+   * of the likelihood q(x_o | θ), so this is the gradient the HMC / NUTS
+   * samplers need.
+   * @param theta `n * thetaDim` values (the modelled variable)
+   * @param x `xDim` values (one context for all rows) or `n * xDim`
+   * @param n number of rows
+   * @param chunk rows per tfjs call. Default 10,000
+   * @returns values and gradients w.r.t. x (`n * xDim`, one row per row of theta)
+   * @throws {TypeError} on shape mismatch
+   */
+  logProbWithContextGrad(
+    theta: Float32Array,
+    x: Float32Array,
+    n: number,
+    chunk = 10_000,
+  ): { value: Float64Array; grad: Float32Array } {
+    this.#check();
+    const d = this.config.thetaDim;
+    const dx = this.config.xDim;
+    if (theta.length !== n * d) {
+      throw new TypeError(
+        `theta has ${theta.length} values, expected ${n}x${d}`,
+      );
+    }
+    const shared = x.length === dx;
+    const value = new Float64Array(n);
+    const grad = new Float32Array(n * dx);
+    for (let s = 0; s < n; s += chunk) {
+      const m = Math.min(chunk, n - s);
+      const [v, g] = tf.tidy(() => {
+        const u = this.#u(
+          tf.tensor2d(theta.subarray(s * d, (s + m) * d), [m, d]),
+        );
+        const xt = shared
+          ? this.#xTensor(x, m)
+          : this.#xTensor(x.subarray(s * dx, (s + m) * dx), m);
+        const f = (xx: tf.Tensor) =>
+          this.#model.logProb(u, this.#context(xx as tf.Tensor2D));
+        const { value, grad } = tf.valueAndGrad(f)(xt);
+        return [value, grad];
+      });
+      const a = v.dataSync();
+      for (let i = 0; i < m; i++) value[s + i] = a[i] - this.#logStdSum;
+      grad.set(g.dataSync() as Float32Array, s * dx);
+      tf.dispose([v, g]);
+    }
     return { value, grad };
   }
 
@@ -682,137 +822,36 @@ export class DensityEstimator {
     options: EstimatorTrainOptions = {},
   ): Promise<EstimatorTrainResult> {
     this.#check();
-    const bs = options.trainingBatchSize ?? 200;
-    const lr = options.learningRate ?? 5e-4;
-    const patience = options.stopAfterEpochs ?? 20;
-    const maxEpochs = options.maxEpochs ?? 2 ** 31 - 1;
-    const clip = options.clipMaxNorm ?? 5;
     const atomic = (options.loss ?? "ml") === "atomic";
     const numAtoms = options.numAtoms ?? 10;
-    if (!Number.isInteger(bs) || bs < 1) {
-      throw new RangeError(
-        `trainingBatchSize must be a positive integer, got ${bs}`,
-      );
-    }
-    if (!(lr > 0)) throw new RangeError(`learningRate must be > 0, got ${lr}`);
-    if (!(maxEpochs >= 1)) {
-      throw new RangeError(`maxEpochs must be >= 1, got ${maxEpochs}`);
-    }
     if (atomic && !(numAtoms >= 2)) {
       throw new RangeError(`numAtoms must be >= 2, got ${numAtoms}`);
     }
-    const rng = new Rng(options.seed ?? 0);
-    if (!options.resumeTraining || !this.#adam) {
-      this.#adam = new Adam(this.getWeights(), this.#masks);
-    }
-    const opt = this.#adam;
-    opt.lr = lr;
-    const d = this.config.thetaDim;
-    const dx = this.config.xDim;
-    const bar = options.showProgress === false
-      ? null
-      : new ProgressBar(Math.min(maxEpochs, 1000), {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return await trainLoop(
+      {
         label: `training ${this.config.kind}`,
-        unit: "epochs",
-      });
-    let best = Infinity;
-    let bestWeights: Float32Array[] | null = null;
-    let since = 0;
-    let epochs = 0;
-    let converged = false;
-    let streamDone = !options.feed;
-    const valLosses: number[] = [];
-    const trainLosses: number[] = [];
-    const t0 = performance.now();
-    let trainRows = 0;
-    let trainTime = 0;
-    const bTheta = new Float32Array(bs * d);
-    const bX = new Float32Array(bs * dx);
-    const bLp = new Float32Array(bs);
-    try {
-      while (epochs < maxEpochs) {
-        if (options.feed && !streamDone) {
-          streamDone = await options.feed();
-          if (streamDone) { // patience counts only on the complete data set
-            best = Infinity;
-            since = 0;
-          }
-        }
-        if (train.n < 1 || val.n < 1) {
-          throw new RangeError(
-            `need training and validation rows, got ${train.n} and ${val.n}`,
-          );
-        }
-        const ts = performance.now();
-        const perm = rng.permutation(train.n);
-        let lossSum = 0;
-        let lossN = 0;
-        for (let s = 0; s < train.n; s += bs) {
-          const m = Math.min(bs, train.n - s);
-          if (atomic && m < 2) continue;
-          for (let i = 0; i < m; i++) {
-            const r = perm[s + i];
-            bTheta.set(train.theta.subarray(r * d, (r + 1) * d), i * d);
-            bX.set(train.x.subarray(r * dx, (r + 1) * dx), i * dx);
-            bLp[i] = train.logPrior[r];
-          }
-          const loss = this.#step(
-            opt,
-            bTheta,
-            bX,
-            bLp,
-            m,
-            atomic,
-            numAtoms,
-            clip,
-            rng,
-          );
-          lossSum += loss * m;
-          lossN += m;
-        }
-        trainTime += performance.now() - ts;
-        trainRows += lossN;
-        trainLosses.push(
-          lossN ? lossSum / lossN + (atomic ? 0 : this.#logStdSum) : NaN,
-        );
-        const v = this.#validationLoss(val, atomic, numAtoms, rng);
-        valLosses.push(v);
-        epochs++;
-        if (v < best) {
-          best = v;
-          since = 0;
-          bestWeights = opt.params.map((p) => p.slice());
-        } else if (streamDone) since++;
-        bar?.tick(
-          1,
-          `val ${v.toFixed(4)} best ${
-            best.toFixed(4)
-          } wait ${since}/${patience}`,
-        );
-        if (streamDone && since >= patience) {
-          converged = true;
-          break;
-        }
-        // let a stream source make progress
-        if (options.feed && !streamDone) {
-          await new Promise((r) => setTimeout(r, 0));
-        }
-      }
-    } finally {
-      if (bestWeights) {
-        this.setWeights(bestWeights);
-        opt.params = bestWeights.map((p) => p.slice());
-      }
-    }
-    return {
-      epochs,
-      bestValidationLoss: best,
-      validationLosses: valLosses,
-      trainingLosses: trainLosses,
-      trainingTime: (performance.now() - t0) / 1000,
-      samplesPerSecond: trainTime > 0 ? trainRows / (trainTime / 1000) : 0,
-      converged,
-    };
+        get adam() {
+          return self.#adam;
+        },
+        set adam(a: Adam | null) {
+          self.#adam = a;
+        },
+        masks: this.#masks,
+        getWeights: () => this.getWeights(),
+        setWeights: (ws) => this.setWeights(ws),
+        minBatch: atomic ? 2 : 1,
+        lossOffset: atomic ? 0 : this.#logStdSum,
+        step: (opt, theta, x, lp, m, clip, rng) =>
+          this.#step(opt, theta, x, lp, m, atomic, numAtoms, clip, rng),
+        validationLoss: (v, rng) =>
+          this.#validationLoss(v, atomic, numAtoms, rng),
+      },
+      train,
+      val,
+      options,
+    );
   }
 
   /** Per-row loss terms (negative log-density, or APT's atomic loss) as a tensor `[m]`. */
@@ -886,27 +925,14 @@ export class DensityEstimator {
     const d = this.config.thetaDim;
     const dx = this.config.xDim;
     const at = atomic ? this.#atoms(m, numAtoms, rng) : null;
-    return tf.tidy(() => {
+    return gradientStep(opt, this.#vars, () => {
       const tt = tf.tensor2d(theta.subarray(0, m * d), [m, d]);
       const xt = tf.tensor2d(x.subarray(0, m * dx), [m, dx]);
       const lpt = atomic ? tf.tensor1d(lp.subarray(0, m)) : null;
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.mean(
-            this.#lossTerms(tt, xt, lpt, at?.idx ?? null, m, at?.a ?? 1),
-          ) as tf.Scalar,
-        this.#vars,
-      );
-      // Adam with clipping runs on the CPU: one read per gradient instead of ~15
-      // tfjs kernels per variable (kernel-launch overhead dominates at batch 200).
-      const g = this.#vars.map((v) => grads[v.name].dataSync() as Float32Array);
-      if (opt.step(g, clip)) {
-        opt.params.forEach((p, i) =>
-          this.#vars[i].assign(tf.tensor(p, this.#vars[i].shape, "float32"))
-        );
-      }
-      return value.dataSync()[0];
-    });
+      return tf.mean(
+        this.#lossTerms(tt, xt, lpt, at?.idx ?? null, m, at?.a ?? 1),
+      ) as tf.Scalar;
+    }, clip);
   }
 
   #validationLoss(
@@ -948,8 +974,208 @@ export class DensityEstimator {
     this.#adam = null;
     this.#model.params.dispose();
     this.#embed?.dispose();
+    this.#impute?.dispose();
     tf.dispose([this.#tMean, this.#tStd, this.#xMean, this.#xStd]);
   }
+}
+
+/**
+ * What {@linkcode trainLoop} needs from a model: its weights, one optimisation
+ * step on a batch and the validation loss. Lets estimators other than
+ * {@linkcode DensityEstimator} (e.g. the mixed estimator of MNLE) share sbi's
+ * training loop.
+ */
+export interface TrainableModel {
+  /** Progress-bar label. */
+  readonly label: string;
+  /** Adam state kept between calls (read, and replaced unless resuming). */
+  adam: Adam | null;
+  /** 0/1 masks parallel to the weights (null = dense). */
+  readonly masks: (Float32Array | null)[];
+  /** Copies of the trainable weights. */
+  getWeights(): Float32Array[];
+  /** Overwrites the trainable weights. */
+  setWeights(ws: Float32Array[]): void;
+  /** Smallest batch trained on (smaller last batches are skipped). */
+  readonly minBatch: number;
+  /** Constant added to the mean training loss when it is reported. */
+  readonly lossOffset: number;
+  /**
+   * One optimisation step on the first `m` rows of the batch arrays.
+   * @returns the mean batch loss
+   */
+  step(
+    opt: Adam,
+    theta: Float32Array,
+    x: Float32Array,
+    logPrior: Float32Array,
+    m: number,
+    clip: number,
+    rng: Rng,
+  ): number;
+  /** Mean validation loss over all rows of `val`. */
+  validationLoss(val: SimulationBuffer, rng: Rng): number;
+}
+
+/**
+ * sbi's training loop (Adam, shuffled minibatches, validation after each
+ * epoch, early stopping after `stopAfterEpochs` epochs without improvement,
+ * best weights restored, optional streaming `feed`), shared by the
+ * estimators. The rows' "theta" are the modelled variable, "x" the context.
+ * @param model the model hooks
+ * @param train training rows
+ * @param val validation rows (at least one row)
+ * @param options see {@linkcode EstimatorTrainOptions} (`loss`/`numAtoms` are the model's business)
+ * @returns a summary
+ * @throws {RangeError} on bad options or empty buffers
+ */
+export async function trainLoop(
+  model: TrainableModel,
+  train: SimulationBuffer,
+  val: SimulationBuffer,
+  options: EstimatorTrainOptions = {},
+): Promise<EstimatorTrainResult> {
+  const bs = options.trainingBatchSize ?? 200;
+  const lr = options.learningRate ?? 5e-4;
+  const patience = options.stopAfterEpochs ?? 20;
+  const maxEpochs = options.maxEpochs ?? 2 ** 31 - 1;
+  const clip = options.clipMaxNorm ?? 5;
+  if (!Number.isInteger(bs) || bs < 1) {
+    throw new RangeError(
+      `trainingBatchSize must be a positive integer, got ${bs}`,
+    );
+  }
+  if (!(lr > 0)) throw new RangeError(`learningRate must be > 0, got ${lr}`);
+  if (!(maxEpochs >= 1)) {
+    throw new RangeError(`maxEpochs must be >= 1, got ${maxEpochs}`);
+  }
+  const rng = new Rng(options.seed ?? 0);
+  if (!options.resumeTraining || !model.adam) {
+    model.adam = new Adam(model.getWeights(), model.masks);
+  }
+  const opt = model.adam;
+  opt.lr = lr;
+  const d = train.dTheta;
+  const dx = train.dX;
+  const bar = options.showProgress === false
+    ? null
+    : new ProgressBar(Math.min(maxEpochs, 1000), {
+      label: model.label,
+      unit: "epochs",
+    });
+  let best = Infinity;
+  let bestWeights: Float32Array[] | null = null;
+  let since = 0;
+  let epochs = 0;
+  let converged = false;
+  let streamDone = !options.feed;
+  const valLosses: number[] = [];
+  const trainLosses: number[] = [];
+  const t0 = performance.now();
+  let trainRows = 0;
+  let trainTime = 0;
+  const bTheta = new Float32Array(bs * d);
+  const bX = new Float32Array(bs * dx);
+  const bLp = new Float32Array(bs);
+  try {
+    while (epochs < maxEpochs) {
+      if (options.feed && !streamDone) {
+        streamDone = await options.feed();
+        if (streamDone) { // patience counts only on the complete data set
+          best = Infinity;
+          since = 0;
+        }
+      }
+      if (train.n < 1 || val.n < 1) {
+        throw new RangeError(
+          `need training and validation rows, got ${train.n} and ${val.n}`,
+        );
+      }
+      const ts = performance.now();
+      const perm = rng.permutation(train.n);
+      let lossSum = 0;
+      let lossN = 0;
+      for (let s = 0; s < train.n; s += bs) {
+        const m = Math.min(bs, train.n - s);
+        if (m < model.minBatch) continue;
+        for (let i = 0; i < m; i++) {
+          const r = perm[s + i];
+          bTheta.set(train.theta.subarray(r * d, (r + 1) * d), i * d);
+          bX.set(train.x.subarray(r * dx, (r + 1) * dx), i * dx);
+          bLp[i] = train.logPrior[r];
+        }
+        const loss = model.step(opt, bTheta, bX, bLp, m, clip, rng);
+        lossSum += loss * m;
+        lossN += m;
+      }
+      trainTime += performance.now() - ts;
+      trainRows += lossN;
+      trainLosses.push(lossN ? lossSum / lossN + model.lossOffset : NaN);
+      const v = model.validationLoss(val, rng);
+      valLosses.push(v);
+      epochs++;
+      if (v < best) {
+        best = v;
+        since = 0;
+        bestWeights = opt.params.map((p) => p.slice());
+      } else if (streamDone) since++;
+      bar?.tick(
+        1,
+        `val ${v.toFixed(4)} best ${best.toFixed(4)} wait ${since}/${patience}`,
+      );
+      if (streamDone && since >= patience) {
+        converged = true;
+        break;
+      }
+      // let a stream source make progress
+      if (options.feed && !streamDone) {
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    }
+  } finally {
+    if (bestWeights) {
+      model.setWeights(bestWeights);
+      opt.params = bestWeights.map((p) => p.slice());
+    }
+  }
+  return {
+    epochs,
+    bestValidationLoss: best,
+    validationLosses: valLosses,
+    trainingLosses: trainLosses,
+    trainingTime: (performance.now() - t0) / 1000,
+    samplesPerSecond: trainTime > 0 ? trainRows / (trainTime / 1000) : 0,
+    converged,
+  };
+}
+
+/**
+ * One Adam step with total gradient-norm clipping on `vars`, minimising the
+ * scalar `loss` (built inside; all intermediate tensors are freed). Adam runs
+ * on the CPU: one read per gradient instead of ~15 tfjs kernels per variable
+ * (kernel-launch overhead dominates at batch 200).
+ * @param opt the optimizer (its `params` mirror `vars`)
+ * @param vars trainable variables
+ * @param loss builds the scalar loss
+ * @param clip total gradient-norm clip
+ * @returns the loss value
+ */
+export function gradientStep(
+  opt: Adam,
+  vars: tf.Variable[],
+  loss: () => tf.Scalar,
+  clip: number,
+): number {
+  return tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(loss, vars);
+    const g = vars.map((v) => grads[v.name].dataSync() as Float32Array);
+    if (opt.step(g, clip)) {
+      opt.params.forEach((p, i) =>
+        vars[i].assign(tf.tensor(p, vars[i].shape, "float32"))
+      );
+    }
+    return value.dataSync()[0];
+  });
 }
 
 /**
@@ -958,7 +1184,7 @@ export class DensityEstimator {
  * (`g *= max_norm / (norm + 1e-6)` when `norm > max_norm`). Masked entries
  * (MADE) receive zero gradient.
  */
-class Adam {
+export class Adam {
   params: Float32Array[];
   lr = 5e-4;
   #m: Float32Array[];

@@ -32,6 +32,18 @@ export interface NPEOptions {
   embeddingNet?: EmbeddingNetSpec;
   /** Hyper-parameters of the estimator (hidden units, transforms, bins, ...). */
   estimatorOptions?: Omit<DensityEstimatorOptions, "embeddingNet" | "seed">;
+  /**
+   * What to do with simulations whose x has NaN or infinite features (sbi's
+   * `handle_invalid_x`): `"exclude"` (default) drops them; `"impute"` keeps them
+   * and learns, jointly with the estimator, one imputation value per feature in
+   * z-scored space (Lueckmann et al. 2017, "Flexible statistical inference for
+   * mechanistic models of neural dynamics"); z-scoring uses the finite values
+   * only, and a NaN feature of the observation is imputed the same way at
+   * sampling time. Rows with a non-finite theta are always dropped.
+   */
+  handleInvalidX?: "exclude" | "impute";
+  /** With `handleInvalidX: "impute"`, also feed a 0/1 missing-indicator per feature. Default false. */
+  missingIndicator?: boolean;
 }
 
 /** Options of {@linkcode NPE.appendSimulations}. */
@@ -112,6 +124,8 @@ export interface TrainingSummary {
   nSimulations: number;
   /** Simulations excluded because of NaN/Inf values (all rounds and streams). */
   nExcluded: number;
+  /** Simulations kept with NaN/Inf features imputed (NPE with `handleInvalidX: "impute"`; NPE always sets it). */
+  nImputed?: number;
   /** Rows used for training / validation. */
   nTrain: number;
   /** Rows used for validation. */
@@ -145,6 +159,9 @@ export class NPE {
   #estOptions: Omit<DensityEstimatorOptions, "embeddingNet" | "seed">;
   #data: DataSet[] = [];
   #nExcluded = 0;
+  #nImputed = 0;
+  #impute = false;
+  #indicator = false;
   #round = 0;
   #est: DensityEstimator | null = null;
   #xDim = -1;
@@ -190,6 +207,16 @@ export class NPE {
     this.#rng = new Rng(this.#seed);
     this.#embedding = options.embeddingNet;
     this.#estOptions = options.estimatorOptions ?? {};
+    const hx = options.handleInvalidX ?? "exclude";
+    if (hx !== "exclude" && hx !== "impute") {
+      throw new RangeError(
+        `handleInvalidX must be "exclude" or "impute", got ${
+          JSON.stringify(hx)
+        }`,
+      );
+    }
+    this.#impute = hx === "impute";
+    this.#indicator = options.missingIndicator === true;
   }
 
   /** Number of valid simulations appended so far. */
@@ -200,6 +227,11 @@ export class NPE {
   /** Number of simulations excluded for NaN/Inf values. */
   get nExcluded(): number {
     return this.#nExcluded;
+  }
+
+  /** Number of simulations kept with NaN/Inf x features to impute. */
+  get nImputed(): number {
+    return this.#nImputed;
   }
 
   /** The trained estimator (null before `train`). */
@@ -238,12 +270,14 @@ export class NPE {
     const round = isPrior
       ? 0
       : Math.max(0, ...this.#data.map((d) => d.round)) + 1;
-    const { theta: vt, x: vx, n, excluded } = filterValid(
+    const { theta: vt, x: vx, n, excluded, imputed } = filterValid(
       t,
       xm,
       options.excludeInvalid !== false,
+      this.#impute,
     );
     this.#nExcluded += excluded;
+    this.#nImputed += imputed;
     if (n > 0) this.#data.push({ theta: vt, x: vx, n, round });
     this.#round = Math.max(this.#round, round);
     return this;
@@ -325,6 +359,9 @@ export class NPE {
     );
     this.#est = await DensityEstimator.create(this.densityEstimator, z, {
       ...this.#estOptions,
+      ...(this.#impute
+        ? { imputeMissingX: true, missingIndicator: this.#indicator }
+        : {}),
       embeddingNet: this.#embedding,
       seed: this.#seed,
     });
@@ -345,6 +382,7 @@ export class NPE {
       samplesPerSecond: res.samplesPerSecond,
       nSimulations: nSim,
       nExcluded: this.#nExcluded,
+      nImputed: this.#nImputed,
       nTrain,
       nValidation: nVal,
       round: this.#round,
@@ -437,8 +475,9 @@ export class NPE {
           );
         }
         this.#checkXDim(xm.cols);
-        const v = filterValid(t, xm, true);
+        const v = filterValid(t, xm, true, this.#impute);
         this.#nExcluded += v.excluded;
+        this.#nImputed += v.imputed;
         ingest(v.theta, v.x, v.n);
       }
       if (failure) throw failure;
@@ -493,16 +532,39 @@ export class NPE {
   }
 }
 
-function filterValid(t: Matrix, x: Matrix, exclude: boolean) {
+function filterValid(
+  t: Matrix,
+  x: Matrix,
+  exclude: boolean,
+  impute = false,
+) {
   const keep: number[] = [];
+  let imputed = 0;
   for (let i = 0; i < t.rows; i++) {
     let ok = true;
     for (const v of t.row(i)) if (!Number.isFinite(v)) ok = false;
-    for (const v of x.row(i)) if (!Number.isFinite(v)) ok = false;
+    let xOk = true;
+    for (const v of x.row(i)) if (!Number.isFinite(v)) xOk = false;
+    if (impute && ok && !xOk) {
+      imputed++; // missing features, imputed by the estimator
+    } else if (!xOk) ok = false;
     if (ok || !exclude) keep.push(i);
   }
+  // +-Inf features to impute are stored as NaN (the estimator's missing marker)
+  const nanify = (a: Float32Array) => {
+    if (impute) {
+      for (let j = 0; j < a.length; j++) if (!Number.isFinite(a[j])) a[j] = NaN;
+    }
+    return a;
+  };
   if (!exclude || keep.length === t.rows) {
-    return { theta: t.data.slice(), x: x.data.slice(), n: t.rows, excluded: 0 };
+    return {
+      theta: t.data.slice(),
+      x: nanify(x.data.slice()),
+      n: t.rows,
+      excluded: 0,
+      imputed,
+    };
   }
   const vt = new Float32Array(keep.length * t.cols);
   const vx = new Float32Array(keep.length * x.cols);
@@ -510,7 +572,13 @@ function filterValid(t: Matrix, x: Matrix, exclude: boolean) {
     vt.set(t.row(r), i * t.cols);
     vx.set(x.row(r), i * x.cols);
   });
-  return { theta: vt, x: vx, n: keep.length, excluded: t.rows - keep.length };
+  return {
+    theta: vt,
+    x: nanify(vx),
+    n: keep.length,
+    excluded: t.rows - keep.length,
+    imputed,
+  };
 }
 
 function concatSets(sets: DataSet[], dT: number, dX: number) {

@@ -157,9 +157,12 @@ export class DirectPosterior {
     if (v.length !== this.xDim) {
       throw new TypeError(`x has length ${v.length}, expected ${this.xDim}`);
     }
-    for (const a of v) {
-      if (!Number.isFinite(a)) {
-        throw new RangeError(`x must be finite, got ${a}`);
+    // an estimator trained with NaN imputation imputes missing features of x too
+    const imputes = this.#est.config.imputation !== undefined;
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isFinite(v[i])) {
+        if (imputes) v[i] = NaN;
+        else throw new RangeError(`x must be finite, got ${v[i]}`);
       }
     }
     return v;
@@ -441,7 +444,10 @@ export class DirectPosterior {
       options.embeddingNet,
     );
     const p = new DirectPosterior(est, prior, { seed: header.seed });
-    if (header.defaultX) p.setDefaultX(header.defaultX);
+    if (header.defaultX) {
+      // JSON stores a missing (NaN) feature as null
+      p.setDefaultX(header.defaultX.map((v) => v ?? NaN));
+    }
     return p;
   }
 
