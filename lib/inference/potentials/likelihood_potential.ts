@@ -10,7 +10,7 @@
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import type { Prior } from "../priors/prior.ts";
 import type { DensityEstimator } from "../estimators/density_estimator.ts";
-import type { Potential } from "../samplers/potential.ts";
+import type { GradPotential, Potential } from "../samplers/potential.ts";
 
 /**
  * Normalises one or several observations to a K x xDim matrix.
@@ -91,5 +91,76 @@ export function likelihoodPotential(
     }
     for (let i = 0; i < lp.length; i++) if (lp[i] !== lp[i]) lp[i] = -Infinity;
     return lp;
+  };
+}
+
+/**
+ * The gradient version of {@linkcode likelihoodPotential} for HMC / NUTS:
+ * log q(x_o | θ) + log p(θ) and its gradient w.r.t. θ, i.e. the estimator's
+ * gradient w.r.t. its context (summed over the iid observations) plus the
+ * prior's `gradLogProb`. Rows outside the prior support get `-Infinity` (and
+ * a zero gradient) without a network call.
+ * @param estimator the trained likelihood estimator (`config.thetaDim` = x dim)
+ * @param prior the prior; must have `gradLogProb`
+ * @param xo one observation, or iid observations as rows
+ * @returns the gradient potential
+ * @throws {TypeError} on dimension mismatches or a prior without `gradLogProb`
+ */
+export function likelihoodGradPotential(
+  estimator: DensityEstimator,
+  prior: Prior,
+  xo: ArrayLike<number> | MatrixLike,
+): GradPotential {
+  const dx = estimator.config.thetaDim;
+  const dt = estimator.config.xDim;
+  if (prior.dim !== dt) {
+    throw new TypeError(
+      `prior dim ${prior.dim} != likelihood estimator context dim ${dt}`,
+    );
+  }
+  const gradPrior = prior.gradLogProb?.bind(prior);
+  if (!gradPrior) {
+    throw new TypeError(
+      `the prior (${prior.describe().type}) has no gradLogProb; gradient-based samplers need one`,
+    );
+  }
+  const X = observationRows(xo, dx);
+  const K = X.rows;
+  return (theta: Matrix) => {
+    if (theta.cols !== dt) {
+      throw new TypeError(`theta has ${theta.cols} columns, expected ${dt}`);
+    }
+    const lp = prior.logProb(theta);
+    const grad = gradPrior(theta);
+    const idx: number[] = [];
+    for (let i = 0; i < theta.rows; i++) {
+      if (lp[i] > -Infinity) idx.push(i);
+      else grad.fill(0, i * dt, i * dt + dt);
+    }
+    if (idx.length === 0) return { logProb: lp, grad };
+    const m = idx.length * K;
+    const ctx = new Float32Array(m * dt);
+    const mod = new Float32Array(m * dx);
+    for (let a = 0; a < idx.length; a++) {
+      const row = theta.data.subarray(idx[a] * dt, idx[a] * dt + dt);
+      for (let k = 0; k < K; k++) {
+        ctx.set(row, (a * K + k) * dt);
+        mod.set(X.data.subarray(k * dx, k * dx + dx), (a * K + k) * dx);
+      }
+    }
+    const r = estimator.logProbWithContextGrad(mod, ctx, m);
+    for (let a = 0; a < idx.length; a++) {
+      const i = idx[a];
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        s += r.value[a * K + k];
+        for (let j = 0; j < dt; j++) {
+          grad[i * dt + j] += r.grad[(a * K + k) * dt + j];
+        }
+      }
+      lp[i] += s;
+      if (lp[i] !== lp[i]) lp[i] = -Infinity;
+    }
+    return { logProb: lp, grad };
   };
 }

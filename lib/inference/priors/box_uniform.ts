@@ -2,7 +2,7 @@
  * Uniform prior on an axis-aligned box (sbi's `BoxUniform`).
  * @module
  */
-import { Matrix } from "../matrix.ts";
+import { Matrix, type MatrixLike } from "../matrix.ts";
 import {
   checkVector,
   PriorBase,
@@ -94,6 +94,16 @@ export class BoxUniform extends PriorBase {
    */
   logProbRow(row: ArrayLike<number>): number {
     return this.inSupport(row) ? -this.#logVolume : -Infinity;
+  }
+
+  /**
+   * Gradient of the log-density: zero (constant inside the box; also 0 outside).
+   * @param theta rows of parameters
+   * @returns zeros, row-major `rows x dim`
+   */
+  gradLogProb(theta: MatrixLike): Float64Array {
+    const m = Matrix.of(theta);
+    return new Float64Array(m.rows * this.dim);
   }
 
   /**

@@ -2,7 +2,7 @@
  * Independent log-normal prior: `log(theta_i) ~ N(mean_i, std_i^2)`.
  * @module
  */
-import { Matrix } from "../matrix.ts";
+import { Matrix, type MatrixLike } from "../matrix.ts";
 import {
   checkVector,
   PriorBase,
@@ -93,6 +93,28 @@ export class LogNormal extends PriorBase {
         Math.log(v);
     }
     return s;
+  }
+
+  /**
+   * Gradient of the log-density, -(1 + (log theta - mean) / std²) / theta.
+   * @param theta rows of parameters
+   * @returns d log p / d theta, row-major `rows x dim` (0 for entries outside the support)
+   * @throws {TypeError} if the column count differs from `dim`
+   */
+  gradLogProb(theta: MatrixLike): Float64Array {
+    const m = Matrix.of(theta);
+    const d = this.dim;
+    if (m.rows > 0 && m.cols !== d) {
+      throw new TypeError(`prior has dim ${d} but theta has ${m.cols} columns`);
+    }
+    const out = new Float64Array(m.rows * d);
+    for (let i = 0; i < m.rows * d; i++) {
+      const v = m.data[i], j = i % d;
+      if (!(v > 0) || !Number.isFinite(v)) continue;
+      const s2 = this.std[j] * this.std[j];
+      out[i] = -(1 + (Math.log(v) - this.mean[j]) / s2) / v;
+    }
+    return out;
   }
 
   /**

@@ -2,7 +2,7 @@
  * Concatenation of independent priors (sbi's `MultipleIndependent`).
  * @module
  */
-import { Matrix } from "../matrix.ts";
+import { Matrix, type MatrixLike } from "../matrix.ts";
 import {
   asPrior,
   type Prior,
@@ -19,6 +19,11 @@ export class MultipleIndependent extends PriorBase {
   readonly dim: number;
   /** The component priors. */
   readonly priors: Prior[];
+  /**
+   * Gradient of the log-density (the components' gradients side by side);
+   * present only when every component has `gradLogProb`.
+   */
+  readonly gradLogProb?: (theta: MatrixLike) => Float64Array;
 
   /**
    * Creates the object from its options.
@@ -45,6 +50,35 @@ export class MultipleIndependent extends PriorBase {
     }
     this.priors = priors.map(asPrior);
     this.dim = this.priors.reduce((a, p) => a + p.dim, 0);
+    if (this.priors.every((p) => typeof p.gradLogProb === "function")) {
+      this.gradLogProb = (theta: MatrixLike) => {
+        const m = Matrix.of(theta);
+        const D = this.dim;
+        if (m.rows > 0 && m.cols !== D) {
+          throw new TypeError(
+            `prior has dim ${D} but theta has ${m.cols} columns`,
+          );
+        }
+        const out = new Float64Array(m.rows * D);
+        let off = 0;
+        for (const p of this.priors) {
+          const sub = new Matrix(m.rows, p.dim);
+          for (let i = 0; i < m.rows; i++) {
+            for (let j = 0; j < p.dim; j++) {
+              sub.data[i * p.dim + j] = m.data[i * D + off + j];
+            }
+          }
+          const g = p.gradLogProb!(sub);
+          for (let i = 0; i < m.rows; i++) {
+            for (let j = 0; j < p.dim; j++) {
+              out[i * D + off + j] = g[i * p.dim + j];
+            }
+          }
+          off += p.dim;
+        }
+        return out;
+      };
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
  * Multivariate normal prior with full or diagonal covariance.
  * @module
  */
-import { Matrix } from "../matrix.ts";
+import { Matrix, type MatrixLike } from "../matrix.ts";
 import {
   checkVector,
   PriorBase,
@@ -159,6 +159,36 @@ export class Normal extends PriorBase {
     }
     const v = this.#logNorm - 0.5 * q;
     return Number.isNaN(v) ? -Infinity : v;
+  }
+
+  /**
+   * Gradient of the log-density, -Σ⁻¹ (theta - mean) (two triangular solves with L).
+   * @param theta rows of parameters
+   * @returns d log p / d theta, row-major `rows x dim`
+   * @throws {TypeError} if the column count differs from `dim`
+   */
+  gradLogProb(theta: MatrixLike): Float64Array {
+    const m = Matrix.of(theta);
+    const d = this.dim;
+    if (m.rows > 0 && m.cols !== d) {
+      throw new TypeError(`prior has dim ${d} but theta has ${m.cols} columns`);
+    }
+    const L = this.#L;
+    const out = new Float64Array(m.rows * d);
+    const y = new Float64Array(d);
+    for (let r = 0; r < m.rows; r++) {
+      for (let i = 0; i < d; i++) { // L y = theta - mean
+        let s = m.data[r * d + i] - this.mean[i];
+        for (let k = 0; k < i; k++) s -= L[i * d + k] * y[k];
+        y[i] = s / L[i * d + i];
+      }
+      for (let i = d - 1; i >= 0; i--) { // L^T x = y; grad = -x
+        let s = y[i];
+        for (let k = i + 1; k < d; k++) s += L[k * d + i] * out[r * d + k];
+        out[r * d + i] = -s / L[i * d + i];
+      }
+    }
+    return out;
   }
 
   /**

@@ -46,6 +46,13 @@ export interface Prior {
    */
   inSupport(row: ArrayLike<number>): boolean;
   /**
+   * Optional gradient of the log-density with respect to theta (used by the
+   * gradient-based samplers HMC / NUTS).
+   * @param theta rows of parameters
+   * @returns d log p / d theta, row-major `rows x dim` (0 outside the support)
+   */
+  gradLogProb?(theta: MatrixLike): Float64Array;
+  /**
    * JSON description (for saving).
    * @returns the description
    */
@@ -62,6 +69,8 @@ export interface UserPrior {
   logProb(theta: Matrix): ArrayLike<number>;
   /** Optional support check. */
   inSupport?(row: ArrayLike<number>): boolean;
+  /** Optional gradient of `logProb` w.r.t. theta, row-major `rows x dim` (enables HMC / NUTS). */
+  gradLogProb?(theta: Matrix): ArrayLike<number>;
 }
 
 /**
@@ -159,10 +168,24 @@ export abstract class PriorBase implements Prior {
 
 class WrappedPrior extends PriorBase {
   readonly dim: number;
+  readonly gradLogProb?: (theta: MatrixLike) => Float64Array;
   #p: UserPrior;
   constructor(p: UserPrior) {
     super();
     this.#p = p;
+    if (typeof p.gradLogProb === "function") {
+      const f = p.gradLogProb.bind(p);
+      this.gradLogProb = (theta: MatrixLike) => {
+        const m = Matrix.of(theta);
+        const g = Float64Array.from(f(m) as ArrayLike<number>);
+        if (g.length !== m.rows * this.dim) {
+          throw new TypeError(
+            `user prior gradLogProb returned ${g.length} values for ${m.rows} rows of dim ${this.dim}`,
+          );
+        }
+        return g;
+      };
+    }
     if (typeof p.dim === "number") this.dim = p.dim;
     else {
       const s = p.sample(1, new Rng(0));

@@ -25,6 +25,8 @@ export interface SamplerResult {
   potentialCalls: number;
   /** Number of rows evaluated by the potential. */
   potentialEvaluations: number;
+  /** Divergent transitions after warm-up (gradient-based samplers: HMC, NUTS). */
+  divergences?: number;
 }
 
 /** Wraps a potential to count its calls and rows. */

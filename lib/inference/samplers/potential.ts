@@ -232,3 +232,74 @@ function nextDown(v: number): number {
   const f = Math.fround(v);
   return f < v ? f : Math.fround(f - Math.max(Math.abs(f) * 1.2e-7, 1e-38));
 }
+
+/**
+ * A batched potential with its gradient: for each row of `theta`, `logProb`
+ * is the unnormalised log-density (`-Infinity` outside the support) and
+ * `grad` holds d log p / d theta, row-major `rows x cols`. The gradient-based
+ * samplers (HMC, NUTS) only ever see this function.
+ */
+export type GradPotential = (
+  theta: Matrix,
+) => { logProb: Float64Array; grad: Float64Array };
+
+/**
+ * The gradient potential in unconstrained coordinates (the gradient-aware
+ * {@linkcode unconstrainedPotential}): with theta = low + (high - low) σ(z),
+ * U(z) = log p(theta(z)) + Σ_j [log(high_j - low_j) + log σ(z_j) + log σ(-z_j)]
+ * and dU/dz_j = (d log p / d theta_j) (high_j - low_j) σ(z_j) σ(-z_j) + 1 - 2 σ(z_j).
+ * @param potential gradient potential in theta space
+ * @param t box bounds
+ * @returns the gradient potential in z space
+ */
+export function unconstrainedGradPotential(
+  potential: GradPotential,
+  t: BoxTransform,
+): GradPotential {
+  const d = t.low.length;
+  const span = t.low.map((l, j) => t.high[j] - l);
+  const logSig = (v: number) =>
+    v >= 0 ? -Math.log1p(Math.exp(-v)) : v - Math.log1p(Math.exp(v));
+  return (z: Matrix) => {
+    if (z.cols !== d) {
+      throw new TypeError(`z has ${z.cols} columns, expected ${d}`);
+    }
+    const zz = Float64Array.from(z.data);
+    const m = new Matrix(
+      z.rows,
+      d,
+      Float32Array.from(fromUnconstrained(zz, t)),
+    );
+    clampToBox(m.data, t);
+    const r = potential(m);
+    if (r.logProb.length !== z.rows || r.grad.length !== z.rows * d) {
+      throw new TypeError(
+        `gradient potential returned ${r.logProb.length} values and ${r.grad.length} gradient entries for ${z.rows} rows of dim ${d}`,
+      );
+    }
+    const lp = Float64Array.from(r.logProb);
+    const grad = new Float64Array(z.rows * d);
+    for (let i = 0; i < z.rows; i++) {
+      let lj = 0;
+      for (let j = 0; j < d; j++) {
+        const k = i * d + j;
+        const v = zz[k];
+        const ls = logSig(v), lsn = logSig(-v);
+        lj += Math.log(span[j]) + ls + lsn;
+        const s = Math.exp(ls);
+        grad[k] = r.grad[k] * span[j] * s * Math.exp(lsn) + 1 - 2 * s;
+      }
+      lp[i] += lj;
+    }
+    return { logProb: lp, grad };
+  };
+}
+
+/**
+ * The value part of a gradient potential, as a plain {@linkcode Potential}.
+ * @param potential gradient potential
+ * @returns theta ↦ log p(theta)
+ */
+export function valueOfGradPotential(potential: GradPotential): Potential {
+  return (theta: Matrix) => potential(theta).logProb;
+}
