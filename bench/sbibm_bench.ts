@@ -234,14 +234,14 @@ async function trainFor(
   const x = task.simulate(theta, seed + 1);
   if (mode.streamed) {
     // the same simulations arriving in chunks of 1000 (incremental training)
-    async function* chunks() {
+    const chunks = async function* () {
       for (let i = 0; i < sims; i += 1000) {
         yield {
           theta: theta.sliceRows(i, Math.min(sims, i + 1000)),
           x: x.sliceRows(i, Math.min(sims, i + 1000)),
         };
       }
-    }
+    };
     const summary = await npe.train({ source: chunks() });
     return { npe, summary };
   }

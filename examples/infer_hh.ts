@@ -1,11 +1,11 @@
 // The Inferencer tutorial of brian2modelfitting (docs "tutorial_sbi"): infer
 // g_Na and g_K of the Hodgkin–Huxley model with rate subexpressions from the
 // synthetic recording (truth 32 uS, 1 uS), with four voltage features and
-// NPE-MAF on 15,000 simulations; writes out/pairplot.svg (posterior with the
-// truth marked) and out/posterior_predictive.svg (data vs the trace at the
-// posterior mean).
+// NPE-MAF on 15,000 simulations, then NLE-MAF (MCMC) on the same
+// simulations; writes out/pairplot.svg (both posteriors, truth marked) and
+// out/posterior_predictive.svg (data vs the trace at the posterior mean).
 //
-//   deno run -A examples/infer_hh.ts [--simulations 15000] [--device cpu|webgpu|auto]
+//   deno run -A examples/infer_hh.ts [--simulations 15000] [--device cpu|webgpu|auto] [--no-nle]
 import { parseArgs } from "node:util";
 import { Inferencer } from "../lib/inference/mod.ts";
 import { readNpy } from "../lib/io/mod.ts";
@@ -16,6 +16,7 @@ const { values } = parseArgs({
   options: {
     simulations: { type: "string", default: "15000" },
     device: { type: "string", default: "cpu" },
+    "no-nle": { type: "boolean", default: false },
   },
 });
 const device = values.device as "cpu" | "webgpu" | "auto";
@@ -98,11 +99,17 @@ const inf = new Inferencer({
 });
 
 const t0 = performance.now();
-await inf.infer({
-  nSamples: Number(values.simulations),
-  params: { g_Na: ["1 uS", "100 uS"], g_K: ["0.1 uS", "10 uS"] },
-  densityEstimator: "maf",
-});
+const bounds = { g_Na: ["1 uS", "100 uS"], g_K: ["0.1 uS", "10 uS"] } as const;
+// simulate once, train NPE and NLE on the same data
+const prior = inf.initPrior(bounds);
+const theta = inf.generateTrainingData(Number(values.simulations), prior);
+const x = await inf.extractSummaryStatistics(theta);
+console.log(
+  `${theta.rows} simulations in ${
+    ((performance.now() - t0) / 1000).toFixed(1)
+  } s`,
+);
+await inf.infer({ theta, x, params: bounds, densityEstimator: "maf" });
 const summary = inf.summaries[0];
 console.log(
   `NPE-MAF: ${summary.nSimulations} simulations (${summary.nExcluded} excluded), ${summary.epochs} epochs, ` +
@@ -121,6 +128,35 @@ for (const [j, name] of inf.paramNames.entries()) {
   );
 }
 const gen = await inf.generateTraces({ nSamples: 1000 });
+const sets = [uS];
+if (!values["no-nle"]) {
+  // NLE: a likelihood q(x | θ), the posterior by slice sampling (20 chains)
+  const t1 = performance.now();
+  await inf.infer({
+    theta,
+    x,
+    params: bounds,
+    inferenceMethod: "NLE",
+    densityEstimator: "maf",
+    restart: true,
+  });
+  const nle = await inf.sample(10_000, { seed: 3 });
+  const nleUS = nle.toArray().map((r) => r.map((v) => v * 1e6));
+  sets.push(nleUS);
+  for (const [j, name] of inf.paramNames.entries()) {
+    const col = nleUS.map((r) => r[j]).sort((a, b) => a - b);
+    console.log(
+      `NLE-MAF ${name}: median ${col[5000].toFixed(3)} uS, 90% interval [${
+        col[500].toFixed(3)
+      }, ${col[9500].toFixed(3)}] uS`,
+    );
+  }
+  console.log(
+    `NLE: trained and sampled in ${
+      ((performance.now() - t1) / 1000).toFixed(1)
+    } s`,
+  );
+}
 console.log(
   `posterior mean: g_K ${(gen.params.g_K * 1e6).toFixed(3)} uS, g_Na ${
     (gen.params.g_Na * 1e6).toFixed(3)
@@ -131,10 +167,11 @@ console.log(
 await Deno.mkdir("out", { recursive: true });
 await Deno.writeTextFile(
   "out/pairplot.svg",
-  pairplot(uS, {
+  pairplot(sets, {
     labels: ["g_K (uS)", "g_Na (uS)"],
     points: [[1, 32]],
     diag: "kde",
+    names: ["NPE-MAF", "NLE-MAF"].slice(0, sets.length),
     title: "posterior, truth marked",
   }),
 );

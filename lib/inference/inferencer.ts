@@ -3,7 +3,9 @@
  * counterpart of brian2modelfitting's `Inferencer` (`inferencer.py`) in
  * camelCase. It turns bounds into a box prior, simulates all parameter sets
  * as one batch (CPU or WebGPU), extracts summary features per trace, trains
- * NPE and samples the posterior given the observed recording.
+ * NPE, NLE or NRE and samples the posterior given the observed recording
+ * (directly for NPE, by MCMC for NLE and NRE). `pairplot`,
+ * `conditionalPairplot` and `conditionalCorrcoeff` draw the posterior as SVG.
  *
  * Differences from the reference (its bugs, see REFERENCE_NOTES): `paramInit`
  * given to {@linkcode Inferencer.generateTraces} is honoured, and several
@@ -25,10 +27,66 @@ import {
   type NPETrainOptions,
   type TrainingSummary,
 } from "./methods/npe.ts";
-import type { DirectPosterior } from "./posteriors/direct_posterior.ts";
-import { loadPosterior, savePosterior } from "./posteriors/file.ts";
+import { NLE } from "./methods/nle.ts";
+import {
+  BNRE,
+  NRE,
+  NRE_A,
+  NRE_C,
+  type NRETrainingSummary,
+  RatioPosterior,
+} from "./methods/nre.ts";
+import { DirectPosterior } from "./posteriors/direct_posterior.ts";
+import type {
+  MCMCPosterior,
+  MCMCPosteriorOptions,
+} from "./posteriors/mcmc_posterior.ts";
+import { savePosterior } from "./posteriors/file.ts";
 import type { DensityEstimatorKind } from "./estimators/density_estimator.ts";
+import type { RatioClassifierKind } from "./estimators/ratio_classifier.ts";
+import { pairplot, type PairplotOptions } from "../plot/pairplot.ts";
+import {
+  conditionalCorrcoeff,
+  conditionalPairplot,
+  type ConditionalPairplotOptions,
+} from "../plot/conditional.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
+
+/**
+ * Inference methods: `"NPE"` (sbi's NPE-C / APT), `"NLE"` (NLE-A, MCMC),
+ * `"NRE"` (NRE-B, contrastive), `"NRE_A"`, `"NRE_C"`, `"BNRE"`; the
+ * reference's names `"SNPE"`, `"SNLE"`, `"SNRE"` are accepted.
+ */
+export type InferenceMethod =
+  | "NPE"
+  | "NLE"
+  | "NRE"
+  | "NRE_A"
+  | "NRE_B"
+  | "NRE_C"
+  | "BNRE"
+  | "SNPE"
+  | "SNLE"
+  | "SNRE";
+
+/** The object that learns from simulations: NPE, NLE or one of the NRE variants. */
+export type InferenceObject = NPE | NLE | NRE | NRE_A | NRE_C | BNRE;
+
+/** A posterior of any method: direct (NPE) or MCMC-sampled (NLE, NRE). */
+export type AnyPosterior = DirectPosterior | MCMCPosterior;
+
+const METHOD_ALIASES: Record<string, string> = {
+  NPE: "NPE",
+  SNPE: "NPE",
+  NLE: "NLE",
+  SNLE: "NLE",
+  NRE: "NRE",
+  SNRE: "NRE",
+  NRE_B: "NRE",
+  NRE_A: "NRE_A",
+  NRE_C: "NRE_C",
+  BNRE: "BNRE",
+};
 
 /** A feature: one number from one trace (SI values) or one spike train (seconds). */
 export type Feature = (values: Float64Array) => number;
@@ -92,10 +150,14 @@ export interface InferOptions {
   x?: MatrixLike;
   /** Rounds (round 2+ draws parameters from the posterior given the observation). Default 1. */
   nRounds?: number;
-  /** Only `"NPE"` (NLE and NRE come with their classes). Default `"NPE"`. */
-  inferenceMethod?: "NPE";
-  /** `"maf"` (default), `"nsf"`, `"mdn"`, `"made"`. */
+  /** `"NPE"` (default), `"NLE"`, `"NRE"` (NRE-B), `"NRE_A"`, `"NRE_C"`, `"BNRE"` (or the reference's `"SNPE"`, `"SNLE"`, `"SNRE"`). */
+  inferenceMethod?: InferenceMethod;
+  /** NPE / NLE: `"maf"` (default), `"nsf"`, `"mdn"`, `"made"`. */
   densityEstimator?: DensityEstimatorKind;
+  /** NRE: `"resnet"` (default), `"mlp"`, `"linear"`. */
+  classifier?: RatioClassifierKind;
+  /** NLE / NRE: MCMC options of the posterior (sbi's defaults: slice sampling, 20 chains). */
+  mcmcOptions?: MCMCPosteriorOptions;
   /** Training options (sbi defaults otherwise). */
   trainOptions?: NPETrainOptions;
   /** Start from scratch (new prior, new NPE). Default false. */
@@ -123,11 +185,12 @@ export class Inferencer {
   #spikes: boolean;
   #rng: Rng;
   #prior: Prior | null = null;
-  #npe: NPE | null = null;
-  #posterior: DirectPosterior | null = null;
+  #npe: InferenceObject | null = null;
+  #posterior: AnyPosterior | null = null;
+  #mcmcOptions: MCMCPosteriorOptions = {};
   #round = 0;
   /** Training summaries of every round. */
-  readonly summaries: TrainingSummary[] = [];
+  readonly summaries: (TrainingSummary | NRETrainingSummary)[] = [];
 
   /**
    * @param options see {@linkcode InferencerOptions}
@@ -466,44 +529,77 @@ export class Inferencer {
 
   /**
    * Create the inference object.
-   * @param options density estimator and prior
-   * @returns an NPE
+   * @param options method, density estimator (NPE, NLE) or classifier (NRE), prior
+   * @returns an NPE, NLE or NRE object
+   * @throws {RangeError} an unknown method or estimator
    */
   initInference(
     options: {
       densityEstimator?: DensityEstimatorKind;
+      classifier?: RatioClassifierKind;
       prior?: Prior;
-      inferenceMethod?: "NPE";
+      inferenceMethod?: InferenceMethod;
     } = {},
-  ): NPE {
-    const method = options.inferenceMethod ?? "NPE";
-    if (method !== "NPE") {
+  ): InferenceObject {
+    const given = options.inferenceMethod ?? "NPE";
+    const method = METHOD_ALIASES[given];
+    if (!method) {
       throw new RangeError(
-        `unknown inference method ${JSON.stringify(method)}; available: "NPE"`,
+        `unknown inference method ${JSON.stringify(given)}; available: ${
+          Object.keys(METHOD_ALIASES).map((k) => `"${k}"`).join(", ")
+        }`,
       );
     }
     const prior = options.prior ?? this.#prior;
     if (!prior) throw new TypeError("no prior: call initPrior(bounds) first");
-    return new NPE({
-      prior,
-      densityEstimator: options.densityEstimator ?? "maf",
-      seed: this.#opts.seed ?? 0,
-    });
+    const seed = this.#opts.seed ?? 0;
+    if (method === "NPE" || method === "NLE") {
+      if (options.classifier !== undefined) {
+        throw new TypeError(
+          `classifier applies to NRE methods, not ${given}; use densityEstimator`,
+        );
+      }
+      const densityEstimator = options.densityEstimator ?? "maf";
+      if (method === "NPE") return new NPE({ prior, densityEstimator, seed });
+      if (densityEstimator === "made") {
+        throw new RangeError(
+          `NLE supports densityEstimator "maf", "nsf" or "mdn", got "made"`,
+        );
+      }
+      return new NLE({ prior, densityEstimator, seed });
+    }
+    if (options.densityEstimator !== undefined) {
+      throw new TypeError(
+        `densityEstimator applies to NPE and NLE, not ${given}; use classifier ("resnet", "mlp", "linear")`,
+      );
+    }
+    const o = { prior, classifier: options.classifier ?? "resnet", seed };
+    switch (method) {
+      case "NRE":
+        return new NRE(o);
+      case "NRE_A":
+        return new NRE_A(o);
+      case "NRE_C":
+        return new NRE_C(o);
+      default:
+        return new BNRE(o);
+    }
   }
 
   /**
    * One round: simulate (unless theta and x are given), append, train, build the posterior.
-   * @param options proposal, inference, data, training options
+   * @param options proposal, inference object, data, training and MCMC options
    * @returns the posterior (default x = the observation)
    */
   async inferStep(options: {
-    inference: NPE;
-    proposal?: Prior | DirectPosterior;
+    inference: InferenceObject;
+    proposal?: Prior | AnyPosterior;
     nSamples?: number;
     theta?: MatrixLike;
     x?: MatrixLike;
     trainOptions?: NPETrainOptions;
-  }): Promise<DirectPosterior> {
+    mcmcOptions?: MCMCPosteriorOptions;
+  }): Promise<AnyPosterior> {
     let theta: Matrix;
     let x: Matrix;
     if (options.theta && options.x) {
@@ -518,24 +614,40 @@ export class Inferencer {
         : proposal.sample(n, this.#rng.fork());
       x = await this.extractSummaryStatistics(theta);
     }
-    const proposal = options.proposal && "setDefaultX" in options.proposal
-      ? options.proposal
-      : undefined;
-    options.inference.appendSimulations(theta, x, { proposal });
-    const summary = await options.inference.train(options.trainOptions ?? {});
-    this.summaries.push(summary);
-    const posterior = options.inference.buildPosterior();
+    const inf = options.inference;
+    let posterior: AnyPosterior;
+    if (inf instanceof NPE) {
+      // NPE corrects for the proposal (atomic loss); NLE and NRE need no correction
+      const proposal = options.proposal instanceof DirectPosterior
+        ? options.proposal
+        : undefined;
+      if (options.proposal && "setDefaultX" in options.proposal && !proposal) {
+        throw new TypeError(
+          "NPE rounds after the first need an NPE (direct) posterior as proposal",
+        );
+      }
+      inf.appendSimulations(theta, x, { proposal });
+      this.summaries.push(await inf.train(options.trainOptions ?? {}));
+      posterior = inf.buildPosterior();
+    } else {
+      inf.appendSimulations(theta, x);
+      const train = inf.train.bind(inf) as (
+        o: NPETrainOptions,
+      ) => Promise<TrainingSummary | NRETrainingSummary>;
+      this.summaries.push(await train(options.trainOptions ?? {}));
+      posterior = inf.buildPosterior(options.mcmcOptions ?? this.#mcmcOptions);
+    }
     posterior.setDefaultX(this.xo);
     return posterior;
   }
 
   /**
-   * Run (multi-round) NPE; calling again without `restart` continues with
-   * more rounds, proposing from the current posterior.
+   * Run (multi-round) NPE, NLE or NRE; calling again without `restart`
+   * continues with more rounds, proposing from the current posterior.
    * @param options see {@linkcode InferOptions}
    * @returns the posterior with the observation as default x
    */
-  async infer(options: InferOptions = {}): Promise<DirectPosterior> {
+  async infer(options: InferOptions = {}): Promise<AnyPosterior> {
     if (options.restart || !this.#npe) {
       if (!options.params && !this.#prior) {
         throw new TypeError("infer needs params: bounds of every parameter");
@@ -544,8 +656,10 @@ export class Inferencer {
       this.#npe?.dispose();
       this.#npe = this.initInference({
         densityEstimator: options.densityEstimator,
+        classifier: options.classifier,
         inferenceMethod: options.inferenceMethod,
       });
+      this.#mcmcOptions = options.mcmcOptions ?? {};
       this.#posterior = null;
       this.#round = 0;
     }
@@ -559,6 +673,7 @@ export class Inferencer {
         theta: first ? options.theta : undefined,
         x: first ? options.x : undefined,
         trainOptions: options.trainOptions,
+        mcmcOptions: options.mcmcOptions,
       });
       this.#posterior = posterior;
       this.#round++;
@@ -567,7 +682,7 @@ export class Inferencer {
   }
 
   /** The current posterior. */
-  get posterior(): DirectPosterior | null {
+  get posterior(): AnyPosterior | null {
     return this.#posterior;
   }
 
@@ -595,7 +710,7 @@ export class Inferencer {
    */
   async generateTraces(options: {
     nSamples?: number;
-    posterior?: DirectPosterior;
+    posterior?: AnyPosterior;
     outputVar?: string | string[];
     paramInit?: Record<string, number | string>;
     params?: Record<string, number>;
@@ -653,22 +768,151 @@ export class Inferencer {
    * @param path destination
    */
   async savePosterior(path: string | URL): Promise<void> {
-    if (!this.#posterior) {
+    const p = this.#posterior;
+    if (!p) {
       throw new TypeError("no posterior to save: call infer() first");
     }
-    await savePosterior(this.#posterior, path);
+    if (!(p instanceof DirectPosterior) && !(p instanceof RatioPosterior)) {
+      throw new TypeError(
+        "saving NLE posteriors is not supported yet; save the simulations with saveSummaryStatistics and retrain",
+      );
+    }
+    await savePosterior(p, path);
   }
 
   /**
-   * Load a posterior saved by {@linkcode savePosterior}; it becomes the current one.
+   * Load a posterior saved by {@linkcode savePosterior} (NPE or NRE); it
+   * becomes the current one.
    * @param path source
    * @returns the posterior
    */
-  async loadPosterior(path: string | URL): Promise<DirectPosterior> {
-    const p = await loadPosterior(path, { prior: this.#prior ?? undefined });
+  async loadPosterior(path: string | URL): Promise<AnyPosterior> {
+    const bytes = await Deno.readFile(path);
+    const prior = this.#prior ?? undefined;
+    let p: AnyPosterior;
+    try {
+      p = await DirectPosterior.fromBytes(bytes, { prior });
+    } catch (e) {
+      // not an NPE posterior: an NRE posterior file has its own kind
+      if (!(e instanceof RangeError)) throw e;
+      try {
+        p = await RatioPosterior.fromBytes(bytes, { prior });
+      } catch {
+        throw e;
+      }
+    }
     p.setDefaultX(this.xo);
+    this.#posterior?.dispose();
     this.#posterior = p;
     return p;
+  }
+
+  #requirePosterior(what: string): AnyPosterior {
+    if (!this.#posterior) {
+      throw new TypeError(`${what}: no posterior yet: call infer() first`);
+    }
+    return this.#posterior;
+  }
+
+  #limits(): [number, number][] {
+    const prior = this.#prior;
+    if (prior instanceof BoxUniform) {
+      return Array.from(
+        { length: prior.dim },
+        (_, j) => [prior.low[j], prior.high[j]] as [number, number],
+      );
+    }
+    throw new TypeError(
+      "no box prior: call initPrior(bounds) or infer() first",
+    );
+  }
+
+  /**
+   * Pair plot of posterior samples given the observation (the reference's
+   * `Inferencer.pairplot`): parameter names as labels, the prior bounds as
+   * limits unless given.
+   * @param options number of samples (default 10,000), samples to reuse,
+   *   seed, and any {@linkcode PairplotOptions} (e.g. `points` for the
+   *   ground truth)
+   * @returns the SVG text
+   */
+  async pairplot(
+    options: PairplotOptions & {
+      nSamples?: number;
+      samples?: Matrix;
+      seed?: number;
+    } = {},
+  ): Promise<string> {
+    const { nSamples, samples, seed, ...plot } = options;
+    const s = samples ??
+      await this.#requirePosterior("pairplot").sample(nSamples ?? 10_000, {
+        x: this.xo,
+        seed: seed ?? this.#rng.nextU32(),
+      });
+    return pairplot(s.toArray(), {
+      labels: [...this.paramNames],
+      limits: this.#limits(),
+      ...plot,
+    });
+  }
+
+  #density(): (thetas: number[][]) => Promise<ArrayLike<number>> {
+    const p = this.#requirePosterior("conditional density");
+    return (thetas) => p.logProb(thetas, { x: this.xo });
+  }
+
+  /**
+   * Two-dimensional slices of the posterior density through a condition
+   * point (the reference's `conditional_pairplot`), as SVG.
+   * @param options `condition` (a parameter vector; default: the mean of
+   *   1,000 posterior samples), limits (default: the prior bounds),
+   *   resolution, labels, points
+   * @returns the SVG text
+   */
+  async conditionalPairplot(
+    options: Partial<ConditionalPairplotOptions> = {},
+  ): Promise<string> {
+    const condition = options.condition ?? await this.#posteriorMean();
+    return conditionalPairplot(this.#density(), {
+      labels: [...this.paramNames],
+      ...options,
+      limits: options.limits ?? this.#limits(),
+      condition,
+    });
+  }
+
+  /**
+   * Correlation matrix of the conditional posterior slices through a
+   * condition point (the reference's `conditional_corrcoeff`).
+   * @param options `condition` (default: the posterior mean), limits
+   *   (default: the prior bounds), resolution (default 50)
+   * @returns a d × d matrix
+   */
+  async conditionalCorrcoeff(
+    options: {
+      condition?: ArrayLike<number>;
+      limits?: [number, number][] | [number, number];
+      resolution?: number;
+    } = {},
+  ): Promise<number[][]> {
+    const condition = options.condition ?? await this.#posteriorMean();
+    return conditionalCorrcoeff(this.#density(), {
+      condition,
+      limits: options.limits ?? this.#limits(),
+      resolution: options.resolution,
+    });
+  }
+
+  async #posteriorMean(): Promise<number[]> {
+    const s = await this.#requirePosterior("posterior mean").sample(1000, {
+      x: this.xo,
+      seed: this.#rng.nextU32(),
+    });
+    return Array.from({ length: s.cols }, (_, j) => {
+      let a = 0;
+      for (let i = 0; i < s.rows; i++) a += s.data[i * s.cols + j];
+      return a / s.rows;
+    });
   }
 
   /** Free the networks. */

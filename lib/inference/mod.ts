@@ -128,3 +128,103 @@ export {
   fitAndScoreClassifier,
   MlpClassifier,
 } from "./estimators/classifier.ts";
+export {
+  BNRE,
+  type BNRETrainOptions,
+  NRE,
+  NRE_A,
+  NRE_B,
+  type NRE_BTrainOptions,
+  NRE_C,
+  type NRE_CTrainOptions,
+  type NREOptions,
+  type NRETrainingSummary,
+  type NRETrainOptions,
+  RatioEstimation,
+  RatioPosterior,
+  type RatioPosteriorLoadOptions,
+} from "./methods/nre.ts";
+export {
+  RatioClassifier,
+  type RatioClassifierConfig,
+  type RatioClassifierKind,
+  type RatioClassifierOptions,
+  type RatioLoss,
+  ratioLossAtoms,
+  type RatioTrainOptions,
+} from "./estimators/ratio_classifier.ts";
+export {
+  ratioGradPotential,
+  ratioPotential,
+} from "./potentials/ratio_potential.ts";
+export { type PotentialFactory } from "./posteriors/mcmc_posterior.ts";
+export { loadRatioPosterior } from "./posteriors/file.ts";
+export type {
+  BuiltinEmbeddingConfig,
+  BuiltinEmbeddingSpec,
+  CnnEmbeddingConfig,
+  CnnEmbeddingSpec,
+  GruEmbeddingConfig,
+  GruEmbeddingSpec,
+  MlpEmbeddingConfig,
+  MlpEmbeddingSpec,
+  PermutationInvariantEmbeddingConfig,
+  PermutationInvariantEmbeddingSpec,
+  TrialNetConfig,
+  TrialNetSpec,
+  YuleNetEmbeddingConfig,
+  YuleNetEmbeddingSpec,
+} from "./estimators/embedding.ts";
+export {
+  type AnyPosterior,
+  type InferenceMethod,
+  type InferenceObject,
+} from "./inferencer.ts";
+export {
+  type BatchedMcmcOptions,
+  checkSbc,
+  type CheckSbcOptions,
+  type DiagnosticPosterior,
+  kolmogorovPValue,
+  kolmogorovSurvival,
+  type KsResult,
+  ksTest,
+  ksTwoSample,
+  type ReduceFn,
+  resolvePairs,
+  runSbc,
+  type RunSbcOptions,
+  samplePosteriors,
+  type SamplePosteriorsOptions,
+  type SbcCheck,
+  type SbcData,
+  sbcRanks,
+  type SbcResult,
+} from "./diagnostics/sbc.ts";
+export {
+  coverageFromRanks,
+  type CoverageResult,
+  expectedCoverage,
+  type ExpectedCoverageOptions,
+} from "./diagnostics/coverage.ts";
+export {
+  runTarp,
+  type RunTarpOptions,
+  tarpFromSamples,
+  type TarpOptions,
+  type TarpResult,
+} from "./diagnostics/tarp.ts";
+export {
+  posteriorPredictiveCheck,
+  type PpcFeature,
+  type PpcOptions,
+  type PpcResult,
+} from "./diagnostics/ppc.ts";
+export {
+  RestrictedPrior,
+  RestrictionEstimator,
+  type RestrictionEstimatorOptions,
+  type RestrictionTrainOptions,
+  type RestrictionTrainSummary,
+  type RestrictPriorOptions,
+} from "./methods/restriction.ts";
