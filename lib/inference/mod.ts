@@ -228,3 +228,13 @@ export {
   type RestrictionTrainSummary,
   type RestrictPriorOptions,
 } from "./methods/restriction.ts";
+export {
+  MNLE,
+  type MNLEOptions,
+  type MNLETrainOptions,
+} from "./methods/mnle.ts";
+export {
+  MixedDensityEstimator,
+  type MixedEstimatorConfig,
+  type MixedEstimatorOptions,
+} from "./estimators/mixed.ts";
