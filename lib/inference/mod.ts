@@ -238,3 +238,15 @@ export {
   type MixedEstimatorConfig,
   type MixedEstimatorOptions,
 } from "./estimators/mixed.ts";
+export {
+  type HMCOptions,
+  type HMCResult,
+  hmcSample,
+  nutsSample,
+} from "./samplers/hmc.ts";
+export {
+  type GradPotential,
+  unconstrainedGradPotential,
+  valueOfGradPotential,
+} from "./samplers/potential.ts";
+export { likelihoodGradPotential } from "./potentials/likelihood_potential.ts";

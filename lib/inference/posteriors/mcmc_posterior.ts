@@ -1,8 +1,8 @@
 /**
  * Posteriors defined by a potential (unnormalised log-density) and sampled by
  * the samplers of `../samplers/`: `MCMCPosterior` (vectorised slice sampling,
- * adaptive Metropolis–Hastings, or the proposal-based rejection and SIR
- * samplers), with `RejectionPosterior` and `ImportancePosterior` as fixed-method
+ * adaptive Metropolis–Hastings, gradient-based HMC / NUTS, or the
+ * proposal-based rejection and SIR samplers), with `RejectionPosterior` and `ImportancePosterior` as fixed-method
  * variants. Used by NLE: the potential is log q(x_o | θ) + log p(θ).
  * @module
  */
@@ -12,6 +12,7 @@ import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import { BoxUniform } from "../priors/box_uniform.ts";
 import type { DensityEstimator } from "../estimators/density_estimator.ts";
 import {
+  likelihoodGradPotential,
   likelihoodPotential,
   observationRows,
 } from "../potentials/likelihood_potential.ts";
@@ -23,21 +24,29 @@ import {
   type Potential,
   sirInit,
   toUnconstrained,
+  unconstrainedGradPotential,
   unconstrainedPotential,
 } from "../samplers/potential.ts";
+import { type HMCOptions, hmcSample, nutsSample } from "../samplers/hmc.ts";
 import { sliceSample } from "../samplers/slice.ts";
 import { mhSample } from "../samplers/mh.ts";
 import { rejectionSample, sirSample } from "../samplers/importance.ts";
 import type { SamplerResult } from "../samplers/_chains.ts";
 
 /** Sampling method of {@linkcode MCMCPosterior}. */
-export type MCMCMethod = "slice_np_vectorized" | "mh" | "rejection" | "sir";
+export type MCMCMethod =
+  | "slice_np_vectorized"
+  | "mh"
+  | "rejection"
+  | "sir"
+  | "hmc"
+  | "nuts";
 
 /** Options of {@linkcode MCMCPosterior}. */
 export interface MCMCPosteriorOptions {
   /** Sampler. Default `"slice_np_vectorized"` (sbi). */
   mcmcMethod?: MCMCMethod;
-  /** Chains (slice, MH). Default 20. */
+  /** Chains (slice, MH, HMC, NUTS). Default 20. */
   numChains?: number;
   /** Warm-up steps per chain. Default 200. */
   warmupSteps?: number;
@@ -47,13 +56,18 @@ export interface MCMCPosteriorOptions {
   initCandidates?: number;
   /**
    * Sample in unconstrained (logit) space when the prior is a `BoxUniform`
-   * (slice and MH only). Default true (as sbi's `enable_transform`).
+   * (slice, MH, HMC, NUTS). Default true (as sbi's `enable_transform`).
    */
   transform?: boolean;
   /** Proposals per sample for `"sir"`. Default 32. */
   oversamplingFactor?: number;
   /** Seed of the posterior's own generator. Default 0. */
   seed?: number;
+  /**
+   * Options of the gradient-based samplers (`"hmc"`, `"nuts"`): step size,
+   * target acceptance, tree depth, leapfrog steps, mass matrix.
+   */
+  hmcOptions?: Omit<HMCOptions, "seed" | "warmupSteps" | "thin">;
 }
 
 /** Options of {@linkcode MCMCPosterior.sample}. */
@@ -155,11 +169,14 @@ export class MCMCPosterior {
       );
     }
     const method = options.mcmcMethod ?? "slice_np_vectorized";
-    if (!["slice_np_vectorized", "mh", "rejection", "sir"].includes(method)) {
+    if (
+      !["slice_np_vectorized", "mh", "rejection", "sir", "hmc", "nuts"]
+        .includes(method)
+    ) {
       throw new RangeError(
         `unknown mcmcMethod ${
           JSON.stringify(method)
-        }; use "slice_np_vectorized", "mh", "rejection" or "sir"`,
+        }; use "slice_np_vectorized", "mh", "rejection", "sir", "hmc" or "nuts"`,
       );
     }
     const nc = options.numChains ?? 20;
@@ -167,6 +184,16 @@ export class MCMCPosterior {
       throw new RangeError(`numChains must be a positive integer, got ${nc}`);
     }
     this.method = method;
+    if (
+      (method === "hmc" || method === "nuts") && isEst &&
+      typeof this.prior.gradLogProb !== "function"
+    ) {
+      throw new TypeError(
+        `mcmcMethod ${
+          JSON.stringify(method)
+        } needs the prior's gradLogProb; this prior (${this.prior.describe().type}) has none`,
+      );
+    }
     this.#est = isEst ? estimator : null;
     this.#factory = isEst ? null : estimator;
     this.#opts = options;
@@ -223,6 +250,24 @@ export class MCMCPosterior {
   }
 
   /**
+   * The potential with its gradient w.r.t. θ at an observation (for HMC / NUTS).
+   * @param x observation(s); default from `setDefaultX`
+   * @returns the batched gradient potential
+   * @throws {TypeError} if the prior or the potential factory has no gradient
+   */
+  gradPotential(x?: ArrayLike<number> | MatrixLike): GradPotential {
+    if (this.#factory) {
+      if (!this.#factory.gradPotential) {
+        throw new TypeError(
+          "this potential factory has no gradPotential; HMC / NUTS need one",
+        );
+      }
+      return this.#factory.gradPotential(this.#x(x));
+    }
+    return likelihoodGradPotential(this.#est!, this.prior, this.#x(x));
+  }
+
+  /**
    * Draws `n` posterior samples with the configured sampler.
    * @param n number of samples
    * @param options `{ x, seed }`
@@ -263,9 +308,16 @@ export class MCMCPosterior {
         warmupSteps: o.warmupSteps ?? 200,
         thin: o.thin ?? 1,
       };
-      res = this.method === "mh"
-        ? mhSample(target, start, d, n, chainOpts)
-        : sliceSample(target, start, d, n, chainOpts);
+      if (this.method === "hmc" || this.method === "nuts") {
+        const gp = this.gradPotential(options.x);
+        const gTarget = box ? unconstrainedGradPotential(gp, box) : gp;
+        const run = this.method === "hmc" ? hmcSample : nutsSample;
+        res = run(gTarget, start, d, n, { ...o.hmcOptions, ...chainOpts });
+      } else {
+        res = this.method === "mh"
+          ? mhSample(target, start, d, n, chainOpts)
+          : sliceSample(target, start, d, n, chainOpts);
+      }
       if (box) {
         const th = fromUnconstrained(Float64Array.from(res.samples.data), box);
         const m = new Matrix(n, d, Float32Array.from(th));
@@ -300,8 +352,8 @@ export class MCMCPosterior {
   }
 
   /**
-   * Maximum a-posteriori estimate without gradients (the likelihood estimator
-   * is not differentiable in its context here): the best `numToOptimize` of
+   * Maximum a-posteriori estimate without gradients (so it also works for
+   * potentials without a gradient): the best `numToOptimize` of
    * `numInitSamples` prior draws, refined by a batched (1+1) random search with
    * per-point step sizes adapted by the 1/5th success rule (Rechenberg 1973).
    * @param options see {@linkcode MCMCMapOptions}
