@@ -174,7 +174,7 @@ Deno.test("NLE", async (t) => {
   await t.step("bad arguments throw", async () => {
     await assert.rejects(() => post.sample(10, { x: [1, 2, 3] }), TypeError);
     assert.throws(
-      () => nle.buildPosterior({ mcmcMethod: "hmc" as "mh" }),
+      () => nle.buildPosterior({ mcmcMethod: "gibbs" as "mh" }),
       RangeError,
     );
     assert.throws(
