@@ -8,7 +8,7 @@
  * Usage:
  *   deno run -A bench/sbibm_bench.ts [--tasks two_moons,slcp] [--observations 1-10]
  *     [--sims 10000] [--estimator nsf] [--samples 10000] [--seed 0] [--folds-to-run 5]
- *     [--amortized] [--method npe|nle|nre]
+ *     [--amortized] [--method npe|nle|nre] [--mcmc sbibm]
  *
  * `--method nle` trains NLE (the `--estimator`, default maf) and samples the
  * posterior by MCMC (slice sampling, 20 chains, sbi's defaults); `--method
@@ -106,7 +106,7 @@ function parseObservations(spec: string): number[] {
 
 /** What the bench needs of a trained method. */
 interface Trainable {
-  buildPosterior(): {
+  buildPosterior(mcmc?: Record<string, unknown>): {
     sample(
       n: number,
       o: { x: ArrayLike<number>; seed: number },
@@ -128,6 +128,9 @@ interface Trained {
 }
 
 type Method = "npe" | "nle" | "nre";
+
+/** Whether `--mcmc sbibm` was given. */
+const MCMC_SBIBM = { on: false };
 
 /** The sbibm paper's NLE / NRE means at 10^4 simulations and the issue's thresholds. */
 const OTHER_METHODS: Record<
@@ -275,7 +278,11 @@ async function runOne(
       xo: Array.from(xo),
       method: opts.method,
     });
-  const posterior = npe.buildPosterior();
+  // --mcmc sbibm: the sbibm paper's slice-sampler settings for NLE/NRE
+  // (100 chains, 100 warm-up steps, thinning 10, SIR initialisation)
+  const posterior = opts.method && opts.method !== "npe" && MCMC_SBIBM.on
+    ? npe.buildPosterior({ numChains: 100, warmupSteps: 100, thin: 10 })
+    : npe.buildPosterior();
   const t0 = performance.now();
   const samples = await posterior.sample(opts.samples, {
     x: xo,
@@ -371,6 +378,7 @@ if (import.meta.main) {
   const seed = Number(args.seed ?? 0);
   const foldsToRun = Number(args["folds-to-run"] ?? 5);
   const method = (args.method ?? "npe") as Method;
+  MCMC_SBIBM.on = args.mcmc === "sbibm";
   if (!["npe", "nle", "nre"].includes(method)) {
     throw new RangeError(`--method must be npe, nle or nre, got ${method}`);
   }
@@ -388,7 +396,7 @@ if (import.meta.main) {
   }
   const variant = `${rounds > 1 ? `_r${rounds}` : ""}${
     streamed ? "_streamed" : ""
-  }`;
+  }${MCMC_SBIBM.on ? "_mcmcsbibm" : ""}`;
   const outPath = new URL(
     `../out/sbibm_${
       method === "npe" ? "" : `${method}_`
