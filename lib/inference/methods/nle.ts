@@ -9,7 +9,8 @@
  * @module
  */
 import { Rng } from "../../_internal/random.ts";
-import { Matrix, type MatrixLike } from "../matrix.ts";
+import type { MatrixLike } from "../matrix.ts";
+import { finiteRows } from "./_simulations.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import {
   DensityEstimator,
@@ -139,44 +140,13 @@ export class NLE {
    * @throws {TypeError} on mismatched rows or dimensions
    */
   appendSimulations(theta: MatrixLike, x: MatrixLike): this {
-    const t = Matrix.of(theta);
-    const xm = Matrix.of(x);
-    if (t.rows !== xm.rows) {
-      throw new TypeError(`theta has ${t.rows} rows but x has ${xm.rows}`);
-    }
-    if (t.rows === 0) return this;
-    if (t.cols !== this.prior.dim) {
-      throw new TypeError(
-        `theta has ${t.cols} columns but the prior has dim ${this.prior.dim}`,
-      );
-    }
-    if (this.#xDim < 0) this.#xDim = xm.cols;
-    else if (xm.cols !== this.#xDim) {
-      throw new TypeError(`x has ${xm.cols} columns, expected ${this.#xDim}`);
-    }
-    const dT = t.cols, dX = xm.cols;
-    const keep: number[] = [];
-    for (let i = 0; i < t.rows; i++) {
-      let ok = true;
-      for (let j = 0; j < dT && ok; j++) {
-        ok = Number.isFinite(t.data[i * dT + j]);
-      }
-      for (let j = 0; j < dX && ok; j++) {
-        ok = Number.isFinite(xm.data[i * dX + j]);
-      }
-      if (ok) keep.push(i);
-    }
-    this.#nExcluded += t.rows - keep.length;
-    const vt = new Float32Array(keep.length * dT);
-    const vx = new Float32Array(keep.length * dX);
-    keep.forEach((i, a) => {
-      vt.set(t.data.subarray(i * dT, (i + 1) * dT), a * dT);
-      vx.set(xm.data.subarray(i * dX, (i + 1) * dX), a * dX);
-    });
-    if (keep.length) {
-      this.#theta.push(vt);
-      this.#x.push(vx);
-      this.#n += keep.length;
+    const r = finiteRows(theta, x, this.prior.dim, this.#xDim);
+    this.#xDim = r.xDim;
+    this.#nExcluded += r.excluded;
+    if (r.kept > 0) {
+      this.#theta.push(r.theta);
+      this.#x.push(r.x);
+      this.#n += r.kept;
     }
     return this;
   }
