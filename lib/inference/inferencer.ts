@@ -37,9 +37,9 @@ import {
   RatioPosterior,
 } from "./methods/nre.ts";
 import { DirectPosterior } from "./posteriors/direct_posterior.ts";
-import type {
+import {
   MCMCPosterior,
-  MCMCPosteriorOptions,
+  type MCMCPosteriorOptions,
 } from "./posteriors/mcmc_posterior.ts";
 import { savePosterior } from "./posteriors/file.ts";
 import type { DensityEstimatorKind } from "./estimators/density_estimator.ts";
@@ -772,16 +772,11 @@ export class Inferencer {
     if (!p) {
       throw new TypeError("no posterior to save: call infer() first");
     }
-    if (!(p instanceof DirectPosterior) && !(p instanceof RatioPosterior)) {
-      throw new TypeError(
-        "saving NLE posteriors is not supported yet; save the simulations with saveSummaryStatistics and retrain",
-      );
-    }
     await savePosterior(p, path);
   }
 
   /**
-   * Load a posterior saved by {@linkcode savePosterior} (NPE or NRE); it
+   * Load a posterior saved by {@linkcode savePosterior} (NPE, NLE or NRE); it
    * becomes the current one.
    * @param path source
    * @returns the posterior
@@ -793,12 +788,16 @@ export class Inferencer {
     try {
       p = await DirectPosterior.fromBytes(bytes, { prior });
     } catch (e) {
-      // not an NPE posterior: an NRE posterior file has its own kind
+      // not an NPE posterior: NRE and NLE posterior files have their own kinds
       if (!(e instanceof RangeError)) throw e;
       try {
         p = await RatioPosterior.fromBytes(bytes, { prior });
       } catch {
-        throw e;
+        try {
+          p = await MCMCPosterior.fromBytes(bytes, { prior });
+        } catch {
+          throw e;
+        }
       }
     }
     p.setDefaultX(this.xo);

@@ -536,7 +536,7 @@ export class RatioPosterior extends MCMCPosterior {
    * the versioned neurofit format.
    * @returns the bytes
    */
-  toBytes(): Uint8Array {
+  override toBytes(): Uint8Array {
     const header: RatioHeader = {
       format: "neurofit-posterior",
       kind: "RatioPosterior",
@@ -556,7 +556,7 @@ export class RatioPosterior extends MCMCPosterior {
    * @throws {RangeError} for a foreign, corrupt or newer-version file
    * @throws {TypeError} when a custom prior is needed but missing
    */
-  static async fromBytes(
+  static override async fromBytes(
     bytes: Uint8Array,
     options: RatioPosteriorLoadOptions = {},
   ): Promise<RatioPosterior> {

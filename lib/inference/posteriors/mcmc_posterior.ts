@@ -10,7 +10,14 @@ import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import { BoxUniform } from "../priors/box_uniform.ts";
-import type { DensityEstimator } from "../estimators/density_estimator.ts";
+import {
+  DensityEstimator,
+  type EmbeddingNetSpec,
+  type EstimatorConfig,
+} from "../estimators/density_estimator.ts";
+import { pack, unpack } from "./_format.ts";
+import { priorFromDescription } from "../priors/from_description.ts";
+import type { PriorDescription } from "../priors/prior.ts";
 import {
   likelihoodGradPotential,
   likelihoodPotential,
@@ -32,6 +39,16 @@ import { sliceSample } from "../samplers/slice.ts";
 import { mhSample } from "../samplers/mh.ts";
 import { rejectionSample, sirSample } from "../samplers/importance.ts";
 import type { SamplerResult } from "../samplers/_chains.ts";
+
+/** Header of a saved likelihood-based posterior. */
+interface LikelihoodHeader {
+  format: "neurofit-posterior";
+  kind: "LikelihoodPosterior";
+  estimator: EstimatorConfig;
+  prior: PriorDescription;
+  defaultX: number[][] | null;
+  mcmc: MCMCPosteriorOptions;
+}
 
 /** Sampling method of {@linkcode MCMCPosterior}. */
 export type MCMCMethod =
@@ -404,6 +421,68 @@ export class MCMCPosterior {
     let bi = 0;
     for (let i = 1; i < k; i++) if (lp[i] > lp[bi]) bi = i;
     return cur.data.slice(bi * d, bi * d + d);
+  }
+
+  /**
+   * Serialises a likelihood-based posterior (NLE: estimator configuration
+   * with z-score statistics, prior description, default x, sampler options,
+   * weights) into the versioned neurofit format.
+   * @returns the bytes
+   * @throws {TypeError} for a posterior built from a potential factory
+   */
+  toBytes(): Uint8Array {
+    if (!this.#est) {
+      throw new TypeError(
+        "this posterior was built from a potential factory; save the method's own posterior (e.g. NRE's RatioPosterior)",
+      );
+    }
+    const header: LikelihoodHeader = {
+      format: "neurofit-posterior",
+      kind: "LikelihoodPosterior",
+      estimator: this.#est.config,
+      prior: this.prior.describe(),
+      defaultX: this.#defaultX ? this.#defaultX.toArray() : null,
+      mcmc: this.#opts,
+    };
+    return pack(header, this.#est.getWeights());
+  }
+
+  /**
+   * Rebuilds a posterior saved with {@linkcode MCMCPosterior.toBytes}.
+   * @param bytes the file contents
+   * @param options `prior` / `embeddingNet` when they were user objects
+   * @returns the posterior
+   * @throws {RangeError} for a foreign, corrupt or newer-version file
+   */
+  static async fromBytes(
+    bytes: Uint8Array,
+    options: { prior?: Prior | UserPrior; embeddingNet?: EmbeddingNetSpec } =
+      {},
+  ): Promise<MCMCPosterior> {
+    const { header, weights } = unpack<LikelihoodHeader>(bytes, (h) => {
+      if (
+        h?.format !== "neurofit-posterior" ||
+        h.kind !== "LikelihoodPosterior" || !h.estimator
+      ) {
+        throw new RangeError(
+          `not a neurofit LikelihoodPosterior file (header kind ${
+            JSON.stringify(h?.kind)
+          })`,
+        );
+      }
+      return h.estimator.weightShapes;
+    });
+    const prior = options.prior
+      ? asPrior(options.prior)
+      : priorFromDescription(header.prior);
+    const est = await DensityEstimator.fromConfig(
+      header.estimator,
+      weights,
+      options.embeddingNet,
+    );
+    const p = new MCMCPosterior(est, prior, header.mcmc);
+    if (header.defaultX) p.setDefaultX(header.defaultX);
+    return p;
   }
 
   /** Frees the estimator's (or potential factory's) resources. */
