@@ -30,6 +30,7 @@ import {
   type MCMCPosteriorOptions,
   type PotentialFactory,
 } from "../posteriors/mcmc_posterior.ts";
+import { iidPotential } from "../potentials/_iid.ts";
 import type { Potential } from "../samplers/potential.ts";
 import type { TrainingSummary } from "./npe.ts";
 import type { NLETrainOptions } from "./nle.ts";
@@ -421,7 +422,6 @@ export class MNLE {
     const est = this.#est.clone();
     const prior = this.prior;
     const dx = this.#xDim;
-    const dt = prior.dim;
     const factory: PotentialFactory = {
       xDim: dx,
       potential: (xo: Matrix): Potential => {
@@ -442,7 +442,11 @@ export class MNLE {
             }
           }
         }
-        return iidPotential(est, prior, X, xo.rows, dx, dt);
+        return iidPotential(
+          prior,
+          new Matrix(xo.rows, dx, X),
+          (th, xs, m) => est.logProb(xs, th, m),
+        );
       },
       dispose: () => est.dispose(),
     };
@@ -457,44 +461,4 @@ export class MNLE {
     this.#est?.dispose();
     this.#est = null;
   }
-}
-
-/**
- * U(θ) = Σ_k log q(x_o^k | θ) + log p(θ): rows outside the prior support get
- * `-Infinity` without a network call; all other (θ, trial) pairs go to the
- * estimator in one batch.
- */
-function iidPotential(
-  est: MixedDensityEstimator,
-  prior: Prior,
-  X: Float32Array,
-  K: number,
-  dx: number,
-  dt: number,
-): Potential {
-  return (theta: Matrix): Float64Array => {
-    if (theta.cols !== dt) {
-      throw new TypeError(`theta has ${theta.cols} columns, expected ${dt}`);
-    }
-    const lp = prior.logProb(theta);
-    const idx: number[] = [];
-    for (let i = 0; i < theta.rows; i++) if (lp[i] > -Infinity) idx.push(i);
-    if (idx.length === 0) return lp;
-    const m = idx.length * K;
-    const ctx = new Float32Array(m * dt);
-    const mod = new Float32Array(m * dx);
-    for (let a = 0; a < idx.length; a++) {
-      const row = theta.data.subarray(idx[a] * dt, idx[a] * dt + dt);
-      for (let k = 0; k < K; k++) ctx.set(row, (a * K + k) * dt);
-      mod.set(X, a * K * dx);
-    }
-    const ll = est.logProb(mod, ctx, m);
-    for (let a = 0; a < idx.length; a++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += ll[a * K + k];
-      lp[idx[a]] += s;
-    }
-    for (let i = 0; i < lp.length; i++) if (lp[i] !== lp[i]) lp[i] = -Infinity;
-    return lp;
-  };
 }

@@ -11,6 +11,7 @@ import { Matrix, type MatrixLike } from "../matrix.ts";
 import type { Prior } from "../priors/prior.ts";
 import type { DensityEstimator } from "../estimators/density_estimator.ts";
 import type { GradPotential, Potential } from "../samplers/potential.ts";
+import { iidGradPotential, iidPotential } from "./_iid.ts";
 
 /**
  * Normalises one or several observations to a K x xDim matrix.
@@ -63,35 +64,11 @@ export function likelihoodPotential(
       `prior dim ${prior.dim} != likelihood estimator context dim ${dt}`,
     );
   }
-  const X = observationRows(xo, dx);
-  const K = X.rows;
-  return (theta: Matrix): Float64Array => {
-    if (theta.cols !== dt) {
-      throw new TypeError(`theta has ${theta.cols} columns, expected ${dt}`);
-    }
-    const lp = prior.logProb(theta);
-    const idx: number[] = [];
-    for (let i = 0; i < theta.rows; i++) if (lp[i] > -Infinity) idx.push(i);
-    if (idx.length === 0) return lp;
-    const m = idx.length * K;
-    const ctx = new Float32Array(m * dt);
-    const mod = new Float32Array(m * dx);
-    for (let a = 0; a < idx.length; a++) {
-      const row = theta.data.subarray(idx[a] * dt, idx[a] * dt + dt);
-      for (let k = 0; k < K; k++) {
-        ctx.set(row, (a * K + k) * dt);
-        mod.set(X.data.subarray(k * dx, k * dx + dx), (a * K + k) * dx);
-      }
-    }
-    const ll = estimator.logProb(mod, ctx, m);
-    for (let a = 0; a < idx.length; a++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += ll[a * K + k];
-      lp[idx[a]] += s;
-    }
-    for (let i = 0; i < lp.length; i++) if (lp[i] !== lp[i]) lp[i] = -Infinity;
-    return lp;
-  };
+  return iidPotential(
+    prior,
+    observationRows(xo, dx),
+    (th, xs, m) => estimator.logProb(xs, th, m),
+  );
 }
 
 /**
@@ -118,49 +95,9 @@ export function likelihoodGradPotential(
       `prior dim ${prior.dim} != likelihood estimator context dim ${dt}`,
     );
   }
-  const gradPrior = prior.gradLogProb?.bind(prior);
-  if (!gradPrior) {
-    throw new TypeError(
-      `the prior (${prior.describe().type}) has no gradLogProb; gradient-based samplers need one`,
-    );
-  }
-  const X = observationRows(xo, dx);
-  const K = X.rows;
-  return (theta: Matrix) => {
-    if (theta.cols !== dt) {
-      throw new TypeError(`theta has ${theta.cols} columns, expected ${dt}`);
-    }
-    const lp = prior.logProb(theta);
-    const grad = gradPrior(theta);
-    const idx: number[] = [];
-    for (let i = 0; i < theta.rows; i++) {
-      if (lp[i] > -Infinity) idx.push(i);
-      else grad.fill(0, i * dt, i * dt + dt);
-    }
-    if (idx.length === 0) return { logProb: lp, grad };
-    const m = idx.length * K;
-    const ctx = new Float32Array(m * dt);
-    const mod = new Float32Array(m * dx);
-    for (let a = 0; a < idx.length; a++) {
-      const row = theta.data.subarray(idx[a] * dt, idx[a] * dt + dt);
-      for (let k = 0; k < K; k++) {
-        ctx.set(row, (a * K + k) * dt);
-        mod.set(X.data.subarray(k * dx, k * dx + dx), (a * K + k) * dx);
-      }
-    }
-    const r = estimator.logProbWithContextGrad(mod, ctx, m);
-    for (let a = 0; a < idx.length; a++) {
-      const i = idx[a];
-      let s = 0;
-      for (let k = 0; k < K; k++) {
-        s += r.value[a * K + k];
-        for (let j = 0; j < dt; j++) {
-          grad[i * dt + j] += r.grad[(a * K + k) * dt + j];
-        }
-      }
-      lp[i] += s;
-      if (lp[i] !== lp[i]) lp[i] = -Infinity;
-    }
-    return { logProb: lp, grad };
-  };
+  return iidGradPotential(
+    prior,
+    observationRows(xo, dx),
+    (th, xs, m) => estimator.logProbWithContextGrad(xs, th, m),
+  );
 }

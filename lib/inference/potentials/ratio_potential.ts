@@ -7,11 +7,12 @@
  * support get `-Infinity` without a network call.
  * @module
  */
-import type { Matrix, MatrixLike } from "../matrix.ts";
+import type { MatrixLike } from "../matrix.ts";
 import type { Prior } from "../priors/prior.ts";
 import type { RatioClassifier } from "../estimators/ratio_classifier.ts";
 import type { GradPotential, Potential } from "../samplers/potential.ts";
 import { observationRows } from "./likelihood_potential.ts";
+import { iidGradPotential, iidPotential } from "./_iid.ts";
 
 /**
  * Builds the batched potential Σ_k log r(x_o^k, θ) + log p(θ).
@@ -33,37 +34,11 @@ export function ratioPotential(
       `prior dim ${prior.dim} != ratio classifier theta dim ${dt}`,
     );
   }
-  const X = observationRows(xo, dx);
-  const K = X.rows;
-  return (theta: Matrix): Float64Array => {
-    if (theta.cols !== dt) {
-      throw new TypeError(`theta has ${theta.cols} columns, expected ${dt}`);
-    }
-    const lp = prior.logProb(theta);
-    const idx: number[] = [];
-    for (let i = 0; i < theta.rows; i++) if (lp[i] > -Infinity) idx.push(i);
-    if (idx.length === 0) return lp;
-    const m = idx.length * K;
-    const th = new Float32Array(m * dt);
-    const xs = K === 1 ? X.data : new Float32Array(m * dx);
-    for (let a = 0; a < idx.length; a++) {
-      const row = theta.data.subarray(idx[a] * dt, idx[a] * dt + dt);
-      for (let k = 0; k < K; k++) {
-        th.set(row, (a * K + k) * dt);
-        if (K > 1) {
-          xs.set(X.data.subarray(k * dx, k * dx + dx), (a * K + k) * dx);
-        }
-      }
-    }
-    const lr = classifier.logits(th, xs, m);
-    for (let a = 0; a < idx.length; a++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += lr[a * K + k];
-      lp[idx[a]] += s;
-    }
-    for (let i = 0; i < lp.length; i++) if (lp[i] !== lp[i]) lp[i] = -Infinity;
-    return lp;
-  };
+  return iidPotential(
+    prior,
+    observationRows(xo, dx),
+    (th, xs, m) => classifier.logits(th, xs, m),
+  );
 }
 
 /**
@@ -89,54 +64,9 @@ export function ratioGradPotential(
       `prior dim ${prior.dim} != ratio classifier theta dim ${dt}`,
     );
   }
-  const gradPrior = prior.gradLogProb?.bind(prior);
-  if (!gradPrior) {
-    throw new TypeError(
-      `the prior (${prior.describe().type}) has no gradLogProb; gradient-based samplers need one`,
-    );
-  }
-  const X = observationRows(xo, dx);
-  const K = X.rows;
-  return (theta: Matrix) => {
-    if (theta.cols !== dt) {
-      throw new TypeError(`theta has ${theta.cols} columns, expected ${dt}`);
-    }
-    const lp = prior.logProb(theta);
-    const grad = Float64Array.from(gradPrior(theta));
-    const idx: number[] = [];
-    for (let i = 0; i < theta.rows; i++) {
-      if (lp[i] > -Infinity) idx.push(i);
-      else grad.fill(0, i * dt, i * dt + dt);
-    }
-    if (idx.length === 0) return { logProb: lp, grad };
-    const m = idx.length * K;
-    const th = new Float32Array(m * dt);
-    const xs = K === 1 ? X.data : new Float32Array(m * dx);
-    for (let a = 0; a < idx.length; a++) {
-      const row = theta.data.subarray(idx[a] * dt, idx[a] * dt + dt);
-      for (let k = 0; k < K; k++) {
-        th.set(row, (a * K + k) * dt);
-        if (K > 1) {
-          xs.set(X.data.subarray(k * dx, k * dx + dx), (a * K + k) * dx);
-        }
-      }
-    }
-    const r = classifier.logitsWithGrad(th, xs, m);
-    for (let a = 0; a < idx.length; a++) {
-      const i = idx[a];
-      let s = 0;
-      for (let k = 0; k < K; k++) {
-        s += r.value[a * K + k];
-        for (let j = 0; j < dt; j++) {
-          grad[i * dt + j] += r.grad[(a * K + k) * dt + j];
-        }
-      }
-      lp[i] += s;
-      if (!Number.isFinite(lp[i])) {
-        lp[i] = -Infinity;
-        grad.fill(0, i * dt, i * dt + dt);
-      }
-    }
-    return { logProb: lp, grad };
-  };
+  return iidGradPotential(
+    prior,
+    observationRows(xo, dx),
+    (th, xs, m) => classifier.logitsWithGrad(th, xs, m),
+  );
 }
