@@ -76,15 +76,23 @@ export function sampleLogWeights(
 
 /**
  * Initial chain states by sampling-importance-resampling from prior draws
- * (sbi's `init_strategy="sir"`: 10,000 prior draws resampled with weights
- * proportional to `exp(potential)`; here drawn with replacement, one batch).
+ * (sbi's `init_strategy="sir"` / `"resample"`): every chain draws its own
+ * `numCandidates` prior samples and picks one of them with probability
+ * proportional to `exp(potential)`.
+ *
+ * One candidate set per chain matters: with one shared set, a sharp posterior
+ * puts nearly all weight on the single best draw and every chain starts in
+ * the same mode; separate sets start the chains in different modes (e.g. the
+ * four symmetric modes of sbibm's slcp, which a shared set collapsed to one).
+ * The candidates of several chains are evaluated in one batched call of at
+ * most ~100,000 rows.
  * @param potential batched potential
  * @param prior proposal of the initial draws (the prior)
  * @param numChains number of chains
  * @param rng random source
- * @param numCandidates prior draws (default 10,000)
+ * @param numCandidates prior draws per chain (default 10,000)
  * @returns `numChains * dim` initial states
- * @throws {RangeError} if no candidate has a finite potential
+ * @throws {RangeError} if none of a chain's candidates has a finite potential
  */
 export function sirInit(
   potential: Potential,
@@ -97,32 +105,25 @@ export function sirInit(
   numCandidates = 10_000,
 ): Float64Array {
   const d = prior.dim;
-  const cand = prior.sample(numCandidates, rng);
-  const lp = potential(cand);
   const out = new Float64Array(numChains * d);
-  // Cumulative weights once, then binary search per chain.
-  let mx = -Infinity;
-  for (const v of lp) if (v > mx) mx = v;
-  if (!(mx > -Infinity)) {
-    throw new RangeError(
-      `sir initialisation: none of ${numCandidates} prior draws has a finite potential`,
-    );
-  }
-  const cum = new Float64Array(lp.length);
-  let s = 0;
-  for (let i = 0; i < lp.length; i++) {
-    s += lp[i] === lp[i] ? Math.exp(lp[i] - mx) : 0;
-    cum[i] = s;
-  }
-  for (let c = 0; c < numChains; c++) {
-    const u = rng.random() * s;
-    let lo = 0, hi = cum.length - 1;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (cum[m] < u) lo = m + 1;
-      else hi = m;
+  const perCall = Math.max(1, Math.floor(100_000 / numCandidates));
+  for (let c0 = 0; c0 < numChains; c0 += perCall) {
+    const nc = Math.min(perCall, numChains - c0);
+    const cand = prior.sample(nc * numCandidates, rng);
+    const lp = potential(cand);
+    for (let k = 0; k < nc; k++) {
+      const w = lp.subarray(k * numCandidates, (k + 1) * numCandidates);
+      const i = sampleLogWeights(w, rng);
+      if (i < 0 || !(w[i] > -Infinity)) {
+        throw new RangeError(
+          `sir initialisation: none of ${numCandidates} prior draws of chain ${
+            c0 + k
+          } has a finite potential`,
+        );
+      }
+      const row = (k * numCandidates + i) * d;
+      for (let j = 0; j < d; j++) out[(c0 + k) * d + j] = cand.data[row + j];
     }
-    for (let j = 0; j < d; j++) out[c * d + j] = cand.data[lo * d + j];
   }
   return out;
 }
