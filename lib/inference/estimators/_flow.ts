@@ -22,6 +22,14 @@ export interface ConditionalModel {
   ): { z: tf.Tensor2D; logDet: tf.Tensor1D };
   /** Flows only: noise -> data. */
   inverse?(z: tf.Tensor2D, ctx: tf.Tensor2D): tf.Tensor2D;
+  /** Models with batch norm: training mode (batch statistics) while set. */
+  training?: boolean;
+  /**
+   * Models with batch norm: applies the running-statistics updates of the
+   * batches since the last call to the model's variables and returns them
+   * (indices into `params.vars`), so the optimiser's copy can follow.
+   */
+  takeStatUpdates?(): { index: number; values: Float32Array }[];
 }
 
 /** Standard normal noise `[n, d]` drawn with a seeded generator. */

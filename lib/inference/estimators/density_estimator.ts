@@ -73,6 +73,11 @@ export interface DensityEstimatorOptions {
   numComponents?: number;
   /** Hidden blocks (maf: masked layers, nsf/made: residual blocks). Default 2. */
   numBlocks?: number;
+  /**
+   * maf only: batch normalisation before each masked hidden block, as sbi's MAF
+   * until mid-2021 (the sbibm benchmark's setting). Default false (sbi today).
+   */
+  batchNorm?: boolean;
   /** Embedding net for x. Default `"mlp"` when x has more than 50 dimensions, else `"none"`. */
   embeddingNet?: EmbeddingNetSpec;
   /** Seed of the weight initialisation. Default 0. */
@@ -118,6 +123,8 @@ export interface EstimatorConfig {
   numComponents: number;
   /** Hidden blocks. */
   numBlocks: number;
+  /** Batch norm in the MAF's MADE blocks (absent: off). */
+  batchNorm?: boolean;
   /** Embedding net description (`user` = a tfjs model that must be supplied again when loading). */
   embedding:
     | { type: "none" }
@@ -379,6 +386,7 @@ export class DensityEstimator {
       tailBound: options.tailBound ?? 3,
       numComponents: posInt("numComponents", options.numComponents, 10),
       numBlocks: posInt("numBlocks", options.numBlocks, 2),
+      ...(options.batchNorm ? { batchNorm: true } : {}),
       embedding,
       seed,
       zscore: {
@@ -403,6 +411,11 @@ export class DensityEstimator {
     }
     if (!(partial.tailBound > 0)) {
       throw new RangeError(`tailBound must be > 0, got ${partial.tailBound}`);
+    }
+    if (partial.batchNorm && kind !== "maf") {
+      throw new RangeError(
+        `batchNorm is an option of "maf", not of ${JSON.stringify(kind)}`,
+      );
     }
     if (partial.numBins < 2) {
       throw new RangeError(`numBins must be >= 2, got ${partial.numBins}`);
@@ -524,7 +537,11 @@ export class DensityEstimator {
 
   /** Number of trainable parameters. */
   get numParameters(): number {
-    return this.#vars.reduce((a, v) => a + v.size, 0);
+    // batch-norm running statistics (all-zero masks) are buffers, not parameters
+    return this.#vars.reduce(
+      (a, v, i) => a + (this.#masks[i]?.every((m) => m === 0) ? 0 : v.size),
+      0,
+    );
   }
 
   #check(): void {
@@ -925,14 +942,28 @@ export class DensityEstimator {
     const d = this.config.thetaDim;
     const dx = this.config.xDim;
     const at = atomic ? this.#atoms(m, numAtoms, rng) : null;
-    return gradientStep(opt, this.#vars, () => {
-      const tt = tf.tensor2d(theta.subarray(0, m * d), [m, d]);
-      const xt = tf.tensor2d(x.subarray(0, m * dx), [m, dx]);
-      const lpt = atomic ? tf.tensor1d(lp.subarray(0, m)) : null;
-      return tf.mean(
-        this.#lossTerms(tt, xt, lpt, at?.idx ?? null, m, at?.a ?? 1),
-      ) as tf.Scalar;
-    }, clip);
+    const model = this.#model;
+    if (model.takeStatUpdates) model.training = true;
+    try {
+      return gradientStep(opt, this.#vars, () => {
+        const tt = tf.tensor2d(theta.subarray(0, m * d), [m, d]);
+        const xt = tf.tensor2d(x.subarray(0, m * dx), [m, dx]);
+        const lpt = atomic ? tf.tensor1d(lp.subarray(0, m)) : null;
+        return tf.mean(
+          this.#lossTerms(tt, xt, lpt, at?.idx ?? null, m, at?.a ?? 1),
+        ) as tf.Scalar;
+      }, clip);
+    } finally {
+      if (model.takeStatUpdates) {
+        model.training = false;
+        // batch-norm running statistics: the optimiser's copy of the weights
+        // (written back after every step) follows the model's variables
+        const off = this.#vars.length - model.params.vars.length;
+        for (const u of model.takeStatUpdates()) {
+          opt.params[off + u.index].set(u.values);
+        }
+      }
+    }
   }
 
   #validationLoss(
@@ -1168,7 +1199,12 @@ export function gradientStep(
 ): number {
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(loss, vars);
-    const g = vars.map((v) => grads[v.name].dataSync() as Float32Array);
+    // variables outside the loss's graph (batch-norm running statistics while
+    // training) get a zero gradient
+    const g = vars.map((v) =>
+      (grads[v.name]?.dataSync() as Float32Array | undefined) ??
+        new Float32Array(v.size)
+    );
     if (opt.step(g, clip)) {
       opt.params.forEach((p, i) =>
         vars[i].assign(tf.tensor(p, vars[i].shape, "float32"))
