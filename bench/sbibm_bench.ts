@@ -8,12 +8,13 @@
  * Usage:
  *   deno run -A bench/sbibm_bench.ts [--tasks two_moons,slcp] [--observations 1-10]
  *     [--sims 10000] [--estimator nsf] [--samples 10000] [--seed 0] [--folds-to-run 5]
- *     [--amortized] [--method npe|nle|nre] [--mcmc sbibm]
+ *     [--amortized] [--method npe|nle|nre] [--mcmc sbibm] [--transforms 10]
  *
  * `--method nle` trains NLE (the `--estimator`, default maf) and samples the
  * posterior by MCMC (slice sampling, 20 chains, sbi's defaults); `--method
  * nre` trains NRE-B with the `--estimator` as classifier (default resnet).
- * They write `out/sbibm_<method>_<estimator>.json`.
+ * They write `out/sbibm_<method>_<estimator>.json`. `--transforms N` sets the
+ * NLE flow's number of transforms (sbi's default 5; file suffix `_t<N>`).
  *
  * `--amortized` trains one network per task and evaluates it at every listed
  * observation (single-round NPE does not depend on the observation, so the
@@ -131,6 +132,8 @@ type Method = "npe" | "nle" | "nre";
 
 /** Whether `--mcmc sbibm` was given. */
 const MCMC_SBIBM = { on: false };
+/** `--transforms N`: NLE flow transforms (undefined: the default, 5). */
+const NLE_TRANSFORMS: { n?: number } = {};
 
 /** The sbibm paper's NLE / NRE means at 10^4 simulations and the issue's thresholds. */
 const OTHER_METHODS: Record<
@@ -175,6 +178,9 @@ async function trainOther(
       prior: task.prior,
       densityEstimator: estimator as "maf",
       seed,
+      estimatorOptions: NLE_TRANSFORMS.n
+        ? { numTransforms: NLE_TRANSFORMS.n }
+        : {},
     });
     nle.appendSimulations(theta, x);
     const summary = await nle.train();
@@ -379,6 +385,15 @@ if (import.meta.main) {
   const foldsToRun = Number(args["folds-to-run"] ?? 5);
   const method = (args.method ?? "npe") as Method;
   MCMC_SBIBM.on = args.mcmc === "sbibm";
+  if (args.transforms !== undefined) {
+    const n = Number(args.transforms);
+    if (!Number.isInteger(n) || n < 1 || method !== "nle") {
+      throw new RangeError(
+        `--transforms needs a positive integer and --method nle, got ${args.transforms}`,
+      );
+    }
+    NLE_TRANSFORMS.n = n;
+  }
   if (!["npe", "nle", "nre"].includes(method)) {
     throw new RangeError(`--method must be npe, nle or nre, got ${method}`);
   }
@@ -396,7 +411,9 @@ if (import.meta.main) {
   }
   const variant = `${rounds > 1 ? `_r${rounds}` : ""}${
     streamed ? "_streamed" : ""
-  }${MCMC_SBIBM.on ? "_mcmcsbibm" : ""}`;
+  }${MCMC_SBIBM.on ? "_mcmcsbibm" : ""}${
+    NLE_TRANSFORMS.n ? `_t${NLE_TRANSFORMS.n}` : ""
+  }`;
   const outPath = new URL(
     `../out/sbibm_${
       method === "npe" ? "" : `${method}_`

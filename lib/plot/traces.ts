@@ -19,7 +19,10 @@ import { line } from "d3-shape";
 
 /** One line of a traces plot. */
 export interface TraceSeries {
-  /** Legend text. */
+  /**
+   * Legend text. Series with the same label and style share one entry; an
+   * empty label has none.
+   */
   label: string;
   /** One value per time point (same length as `t`); NaN/±Infinity leave a gap. */
   values: ArrayLike<number>;
@@ -431,7 +434,13 @@ export function tracesSvg(options: TracesSvgOptions): string {
           dash ? ` stroke-dasharray="${escapeXml(dash)}"` : ""
         } stroke-linejoin="round"><title>${escapeXml(s.label)}</title></path>`,
       );
-      legend.push({ label: s.label, color, dash, sw });
+      // one legend entry per label and style; an empty label has none
+      const seen = legend.some((e) =>
+        e.label === s.label && e.color === color && e.dash === dash
+      );
+      if (s.label !== "" && !seen) {
+        legend.push({ label: s.label, color, dash, sw });
+      }
     }
     g.push("</g>");
     // legend: one row in the header, right-aligned

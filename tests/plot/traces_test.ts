@@ -30,6 +30,26 @@ Deno.test("checkXml() (test helper)", async (t) => {
 });
 
 Deno.test("tracesSvg()", async (tt) => {
+  await tt.step("one legend entry per label and style, none for ''", () => {
+    const draws = [0, 1, 2].map((k) => ({
+      label: "posterior draws",
+      values: sine.map((v) => v + k),
+      color: "red",
+    }));
+    const svg = tracesSvg({
+      t,
+      series: [...draws, { label: "", values: sine }, {
+        label: "data",
+        values: sine,
+        color: "black",
+      }],
+    });
+    checkXml(svg);
+    assert.equal((svg.match(/<path class="trace"/g) ?? []).length, 5);
+    const legend = svg.slice(svg.indexOf('<g class="legend"'));
+    assert.equal((legend.match(/>posterior draws</g) ?? []).length, 1);
+    assert.equal((legend.match(/<line /g) ?? []).length, 2);
+  });
   await tt.step(
     "well-formed standalone SVG with paths, ticks, labels, legend",
     () => {
