@@ -22,22 +22,28 @@ function toy(n: number, d: number, seed: number) {
   return { theta, x };
 }
 
-async function trained(kind: DensityEstimatorKind, d: number, epochs = 3) {
-  const n = 600;
-  const { theta, x } = toy(n, d, 1);
-  const est = await DensityEstimator.create(kind, zScoreStats(theta, x, n), {
-    seed: 2,
-  });
+/** The toy rows split 90% / 10% into training and validation buffers. */
+function splitToy(theta: Float32Array, x: Float32Array, n: number, d: number) {
   const tr = new SimulationBuffer(d, d);
   const va = new SimulationBuffer(d, d);
   for (let i = 0; i < n; i++) {
-    (i < 540 ? tr : va).push(
+    (i < 0.9 * n ? tr : va).push(
       theta.subarray(i * d, (i + 1) * d),
       x.subarray(i * d, (i + 1) * d),
       0,
       null,
     );
   }
+  return { tr, va };
+}
+
+async function trained(kind: DensityEstimatorKind, d: number, epochs = 3) {
+  const n = 600;
+  const { theta, x } = toy(n, d, 1);
+  const est = await DensityEstimator.create(kind, zScoreStats(theta, x, n), {
+    seed: 2,
+  });
+  const { tr, va } = splitToy(theta, x, n, d);
   const res = await est.train(tr, va, {
     maxEpochs: epochs,
     showProgress: false,
@@ -260,19 +266,7 @@ Deno.test("MAF with batch norm (sbi's MAF of the sbibm benchmark)", async (t) =>
       seed: 2,
       batchNorm,
     });
-  const buffers = () => {
-    const tr = new SimulationBuffer(d, d);
-    const va = new SimulationBuffer(d, d);
-    for (let i = 0; i < n; i++) {
-      (i < 540 ? tr : va).push(
-        theta.subarray(i * d, (i + 1) * d),
-        x.subarray(i * d, (i + 1) * d),
-        0,
-        null,
-      );
-    }
-    return { tr, va };
-  };
+  const buffers = () => splitToy(theta, x, n, d);
   await t.step("only the scale/shift of each norm are parameters", async () => {
     const a = await make(false), b = await make(true);
     // 5 transforms x 2 blocks x (gamma + beta) of 50 units
