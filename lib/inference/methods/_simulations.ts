@@ -71,3 +71,70 @@ export function finiteRows(
     xDim: t.rows > 0 ? dX : xDim,
   };
 }
+
+/**
+ * The simulations appended to a method (NLE, NRE, MNLE): finite rows in
+ * chunks, concatenated once when training starts.
+ */
+export class SimulationStore {
+  /** Parameter dimension (the prior's). */
+  readonly thetaDim: number;
+  /** Columns of x (-1 until the first non-empty append). */
+  xDim = -1;
+  /** Valid simulations stored. */
+  n = 0;
+  /** Simulations excluded for NaN/Inf values. */
+  nExcluded = 0;
+  #theta: Float32Array[] = [];
+  #x: Float32Array[] = [];
+
+  /** @param thetaDim the prior's dimension */
+  constructor(thetaDim: number) {
+    this.thetaDim = thetaDim;
+  }
+
+  /**
+   * Validates and stores the finite rows (see {@linkcode finiteRows}).
+   * @param theta parameters, rows = simulations
+   * @param x simulated data, rows = simulations
+   * @throws {TypeError} on mismatched rows or dimensions
+   */
+  append(theta: MatrixLike, x: MatrixLike): void {
+    const r = finiteRows(theta, x, this.thetaDim, this.xDim);
+    this.xDim = r.xDim;
+    this.add(r.theta, r.x, r.kept, r.excluded);
+  }
+
+  /**
+   * Stores rows validated by the caller.
+   * @param theta kept parameters, row-major
+   * @param x kept data, row-major (`xDim` columns)
+   * @param kept rows in `theta` and `x`
+   * @param excluded rows the caller dropped
+   */
+  add(theta: Float32Array, x: Float32Array, kept: number, excluded: number) {
+    this.nExcluded += excluded;
+    if (kept > 0) {
+      this.#theta.push(theta);
+      this.#x.push(x);
+      this.n += kept;
+    }
+  }
+
+  /**
+   * All stored rows, concatenated.
+   * @returns parameters and data, row-major
+   */
+  all(): { theta: Float32Array; x: Float32Array } {
+    const dT = this.thetaDim, dX = this.xDim;
+    const theta = new Float32Array(this.n * dT);
+    const x = new Float32Array(this.n * Math.max(0, dX));
+    let off = 0;
+    this.#theta.forEach((a, k) => {
+      theta.set(a, off * dT);
+      x.set(this.#x[k], off * dX);
+      off += a.length / dT;
+    });
+    return { theta, x };
+  }
+}

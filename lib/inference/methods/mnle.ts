@@ -16,6 +16,7 @@
  * observations and samples always keep the user's column order.
  * @module
  */
+import { SimulationStore } from "./_simulations.ts";
 import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
@@ -68,11 +69,7 @@ export class MNLE {
   #estOptions: Omit<MixedEstimatorOptions, "seed" | "categories">;
   #discreteOpt: number[] | undefined;
   #logT: boolean | boolean[];
-  #theta: Float32Array[] = [];
-  #x: Float32Array[] = [];
-  #n = 0;
-  #nExcluded = 0;
-  #xDim = -1;
+  #sims: SimulationStore;
   /** internal column i = user column #perm[i] (continuous first, then discrete) */
   #perm: number[] = [];
   #numDiscrete = 0;
@@ -108,6 +105,7 @@ export class MNLE {
       throw new TypeError("MNLE needs an options object with a prior");
     }
     this.prior = asPrior(options.prior);
+    this.#sims = new SimulationStore(this.prior.dim);
     if (
       options.discreteColumns !== undefined &&
       !Array.isArray(options.discreteColumns)
@@ -127,12 +125,12 @@ export class MNLE {
 
   /** Number of valid simulations appended so far. */
   get nSimulations(): number {
-    return this.#n;
+    return this.#sims.n;
   }
 
   /** Number of simulations excluded for NaN/Inf values. */
   get nExcluded(): number {
-    return this.#nExcluded;
+    return this.#sims.nExcluded;
   }
 
   /** Indices of the discrete columns of x (known after the first `appendSimulations`). */
@@ -189,17 +187,16 @@ export class MNLE {
   /**
    * Checks data rows (user column order) and returns them in internal order.
    * @param what "x" or "observation" (for messages)
-   * @param allowNonFinite skip (return null for) rows with NaN/Inf
+   * @param allowNonFinite return rows with NaN/Inf as all-NaN rows instead of throwing
    */
   #reorder(
     m: Matrix,
     what: string,
     allowNonFinite: boolean,
-  ): { data: Float32Array; keep: boolean[] } {
-    const dx = this.#xDim;
+  ): { data: Float32Array } {
+    const dx = this.#sims.xDim;
     const nc = dx - this.#numDiscrete;
     const data = new Float32Array(m.rows * dx);
-    const keep: boolean[] = [];
     for (let i = 0; i < m.rows; i++) {
       let finite = true;
       for (let j = 0; j < dx && finite; j++) {
@@ -213,7 +210,7 @@ export class MNLE {
             }]`,
           );
         }
-        keep.push(false);
+        data.fill(NaN, i * dx, (i + 1) * dx); // excluded by finiteRows
         continue;
       }
       for (let k = 0; k < dx; k++) {
@@ -231,9 +228,8 @@ export class MNLE {
         }
         data[i * dx + k] = v;
       }
-      keep.push(true);
     }
-    return { data, keep };
+    return { data };
   }
 
   /**
@@ -259,39 +255,22 @@ export class MNLE {
         `theta has ${t.cols} columns but the prior has dim ${this.prior.dim}`,
       );
     }
-    if (this.#xDim < 0) {
+    if (this.#sims.xDim < 0) {
       if (xm.cols < 2) {
         throw new TypeError(
           `x has ${xm.cols} column; MNLE needs continuous and discrete columns`,
         );
       }
       this.#setColumns(xm.cols);
-      this.#xDim = xm.cols;
-    } else if (xm.cols !== this.#xDim) {
-      throw new TypeError(`x has ${xm.cols} columns, expected ${this.#xDim}`);
+      this.#sims.xDim = xm.cols;
+    } else if (xm.cols !== this.#sims.xDim) {
+      throw new TypeError(
+        `x has ${xm.cols} columns, expected ${this.#sims.xDim}`,
+      );
     }
-    const dT = t.cols, dX = xm.cols;
-    const { data, keep } = this.#reorder(xm, "x", true);
-    const rows: number[] = [];
-    for (let i = 0; i < t.rows; i++) {
-      let ok = keep[i];
-      for (let j = 0; j < dT && ok; j++) {
-        ok = Number.isFinite(t.data[i * dT + j]);
-      }
-      if (ok) rows.push(i);
-    }
-    this.#nExcluded += t.rows - rows.length;
-    if (rows.length) {
-      const vt = new Float32Array(rows.length * dT);
-      const vx = new Float32Array(rows.length * dX);
-      rows.forEach((i, a) => {
-        vt.set(t.data.subarray(i * dT, (i + 1) * dT), a * dT);
-        vx.set(data.subarray(i * dX, (i + 1) * dX), a * dX);
-      });
-      this.#theta.push(vt);
-      this.#x.push(vx);
-      this.#n += rows.length;
-    }
+    // rows with a non-finite x come back as NaN rows: the store drops them
+    const { data } = this.#reorder(xm, "x", true);
+    this.#sims.append(t, new Matrix(xm.rows, xm.cols, data));
     return this;
   }
 
@@ -308,21 +287,14 @@ export class MNLE {
     if (!(vf > 0 && vf < 1)) {
       throw new RangeError(`validationFraction must be in (0, 1), got ${vf}`);
     }
-    const total = this.#n;
+    const total = this.#sims.n;
     if (total < 2) {
       throw new RangeError(
         `need at least 2 valid simulations to train, got ${total}`,
       );
     }
-    const dT = this.prior.dim, dX = this.#xDim;
-    const allT = new Float32Array(total * dT);
-    const allX = new Float32Array(total * dX);
-    let off = 0;
-    this.#theta.forEach((a, k) => {
-      allT.set(a, off * dT);
-      allX.set(this.#x[k], off * dX);
-      off += a.length / dT;
-    });
+    const dT = this.prior.dim, dX = this.#sims.xDim;
+    const { theta: allT, x: allX } = this.#sims.all();
     const rng = this.#rng.fork();
     const perm = rng.permutation(total);
     const nVal = Math.max(1, Math.floor(vf * total));
@@ -377,7 +349,7 @@ export class MNLE {
       trainingTime: res.trainingTime,
       samplesPerSecond: res.samplesPerSecond,
       nSimulations: total,
-      nExcluded: this.#nExcluded,
+      nExcluded: this.#sims.nExcluded,
       nTrain: tr.n,
       nValidation: va.n,
       round: 0,
@@ -399,8 +371,10 @@ export class MNLE {
       throw new RangeError("MNLE.logLikelihood: call train() first");
     }
     const xm = Matrix.of(x);
-    if (xm.cols !== this.#xDim) {
-      throw new TypeError(`x has ${xm.cols} columns, expected ${this.#xDim}`);
+    if (xm.cols !== this.#sims.xDim) {
+      throw new TypeError(
+        `x has ${xm.cols} columns, expected ${this.#sims.xDim}`,
+      );
     }
     const t = Matrix.of(theta);
     const { data } = this.#reorder(xm, "x", false);
@@ -421,7 +395,7 @@ export class MNLE {
     }
     const est = this.#est.clone();
     const prior = this.prior;
-    const dx = this.#xDim;
+    const dx = this.#sims.xDim;
     const factory: PotentialFactory = {
       xDim: dx,
       potential: (xo: Matrix): Potential => {

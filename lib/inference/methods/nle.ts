@@ -10,7 +10,7 @@
  */
 import { Rng } from "../../_internal/random.ts";
 import type { MatrixLike } from "../matrix.ts";
-import { finiteRows } from "./_simulations.ts";
+import { SimulationStore } from "./_simulations.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import {
   DensityEstimator,
@@ -68,11 +68,7 @@ export class NLE {
   #seed: number;
   #rng: Rng;
   #estOptions: Omit<DensityEstimatorOptions, "embeddingNet" | "seed">;
-  #theta: Float32Array[] = [];
-  #x: Float32Array[] = [];
-  #n = 0;
-  #nExcluded = 0;
-  #xDim = -1;
+  #sims: SimulationStore;
   #est: DensityEstimator | null = null;
 
   /**
@@ -102,6 +98,7 @@ export class NLE {
       throw new TypeError("NLE needs an options object with a prior");
     }
     this.prior = asPrior(options.prior);
+    this.#sims = new SimulationStore(this.prior.dim);
     const kind = options.densityEstimator ?? "maf";
     if (!["maf", "nsf", "mdn"].includes(kind)) {
       throw new RangeError(
@@ -118,12 +115,12 @@ export class NLE {
 
   /** Number of valid simulations appended so far. */
   get nSimulations(): number {
-    return this.#n;
+    return this.#sims.n;
   }
 
   /** Number of simulations excluded for NaN/Inf values. */
   get nExcluded(): number {
-    return this.#nExcluded;
+    return this.#sims.nExcluded;
   }
 
   /** The trained likelihood estimator (null before `train`). */
@@ -140,14 +137,7 @@ export class NLE {
    * @throws {TypeError} on mismatched rows or dimensions
    */
   appendSimulations(theta: MatrixLike, x: MatrixLike): this {
-    const r = finiteRows(theta, x, this.prior.dim, this.#xDim);
-    this.#xDim = r.xDim;
-    this.#nExcluded += r.excluded;
-    if (r.kept > 0) {
-      this.#theta.push(r.theta);
-      this.#x.push(r.x);
-      this.#n += r.kept;
-    }
+    this.#sims.append(theta, x);
     return this;
   }
 
@@ -163,21 +153,14 @@ export class NLE {
     if (!(vf > 0 && vf < 1)) {
       throw new RangeError(`validationFraction must be in (0, 1), got ${vf}`);
     }
-    const total = this.#n;
+    const total = this.#sims.n;
     if (total < 2) {
       throw new RangeError(
         `need at least 2 valid simulations to train, got ${total}`,
       );
     }
-    const dT = this.prior.dim, dX = this.#xDim;
-    const allT = new Float32Array(total * dT);
-    const allX = new Float32Array(total * dX);
-    let off = 0;
-    this.#theta.forEach((a, k) => {
-      allT.set(a, off * dT);
-      allX.set(this.#x[k], off * dX);
-      off += a.length / dT;
-    });
+    const dT = this.prior.dim, dX = this.#sims.xDim;
+    const { theta: allT, x: allX } = this.#sims.all();
     const rng = this.#rng.fork();
     const perm = rng.permutation(total);
     const nVal = Math.max(1, Math.floor(vf * total));
@@ -224,7 +207,7 @@ export class NLE {
       trainingTime: res.trainingTime,
       samplesPerSecond: res.samplesPerSecond,
       nSimulations: total,
-      nExcluded: this.#nExcluded,
+      nExcluded: this.#sims.nExcluded,
       nTrain: tr.n,
       nValidation: va.n,
       round: 0,

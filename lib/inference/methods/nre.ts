@@ -18,14 +18,13 @@
  */
 import { Rng } from "../../_internal/random.ts";
 import type { Matrix, MatrixLike } from "../matrix.ts";
-import { finiteRows } from "./_simulations.ts";
+import { SimulationStore } from "./_simulations.ts";
 import {
   asPrior,
   type Prior,
   type PriorDescription,
   type UserPrior,
 } from "../priors/prior.ts";
-import { priorFromDescription } from "../priors/from_description.ts";
 import { zScoreStats } from "../estimators/density_estimator.ts";
 import {
   RatioClassifier,
@@ -40,7 +39,8 @@ import {
   MCMCPosterior,
   type MCMCPosteriorOptions,
 } from "../posteriors/mcmc_posterior.ts";
-import { pack, unpack } from "../posteriors/_format.ts";
+import { pack, unpackKind } from "../posteriors/_format.ts";
+import { loadedPrior } from "../posteriors/_load.ts";
 import {
   ratioGradPotential,
   ratioPotential,
@@ -140,11 +140,7 @@ export abstract class RatioEstimation {
   #seed: number;
   #rng: Rng;
   #cOptions: Omit<RatioClassifierOptions, "seed">;
-  #theta: Float32Array[] = [];
-  #x: Float32Array[] = [];
-  #n = 0;
-  #nExcluded = 0;
-  #xDim = -1;
+  #sims: SimulationStore;
   #net: RatioClassifier | null = null;
 
   /**
@@ -160,6 +156,7 @@ export abstract class RatioEstimation {
       );
     }
     this.prior = asPrior(options.prior);
+    this.#sims = new SimulationStore(this.prior.dim);
     const kind = options.classifier ?? "resnet";
     if (!["linear", "mlp", "resnet"].includes(kind)) {
       throw new RangeError(
@@ -179,12 +176,12 @@ export abstract class RatioEstimation {
 
   /** Number of valid simulations appended so far. */
   get nSimulations(): number {
-    return this.#n;
+    return this.#sims.n;
   }
 
   /** Number of simulations excluded for NaN/Inf values. */
   get nExcluded(): number {
-    return this.#nExcluded;
+    return this.#sims.nExcluded;
   }
 
   /** The trained ratio classifier (null before `train`). */
@@ -201,14 +198,7 @@ export abstract class RatioEstimation {
    * @throws {TypeError} on mismatched rows or dimensions
    */
   appendSimulations(theta: MatrixLike, x: MatrixLike): this {
-    const r = finiteRows(theta, x, this.prior.dim, this.#xDim);
-    this.#xDim = r.xDim;
-    this.#nExcluded += r.excluded;
-    if (r.kept > 0) {
-      this.#theta.push(r.theta);
-      this.#x.push(r.x);
-      this.#n += r.kept;
-    }
+    this.#sims.append(theta, x);
     return this;
   }
 
@@ -227,22 +217,15 @@ export abstract class RatioEstimation {
     if (!(vf > 0 && vf < 1)) {
       throw new RangeError(`validationFraction must be in (0, 1), got ${vf}`);
     }
-    const total = this.#n;
+    const total = this.#sims.n;
     const nVal = Math.max(2, Math.floor(vf * total));
     if (total - nVal < 2) {
       throw new RangeError(
         `need at least 2 training and 2 validation simulations, got ${total} valid simulations`,
       );
     }
-    const dT = this.prior.dim, dX = this.#xDim;
-    const allT = new Float32Array(total * dT);
-    const allX = new Float32Array(total * dX);
-    let off = 0;
-    this.#theta.forEach((a, k) => {
-      allT.set(a, off * dT);
-      allX.set(this.#x[k], off * dX);
-      off += a.length / dT;
-    });
+    const dT = this.prior.dim, dX = this.#sims.xDim;
+    const { theta: allT, x: allX } = this.#sims.all();
     const rng = this.#rng.fork();
     const perm = rng.permutation(total);
     const tr = new SimulationBuffer(dT, dX, Infinity, total - nVal);
@@ -287,7 +270,7 @@ export abstract class RatioEstimation {
       trainingTime: res.trainingTime,
       samplesPerSecond: res.samplesPerSecond,
       nSimulations: total,
-      nExcluded: this.#nExcluded,
+      nExcluded: this.#sims.nExcluded,
       nTrain: tr.n,
       nValidation: va.n,
       round: 0,
@@ -560,22 +543,12 @@ export class RatioPosterior extends MCMCPosterior {
     bytes: Uint8Array,
     options: RatioPosteriorLoadOptions = {},
   ): Promise<RatioPosterior> {
-    const { header, weights } = unpack<RatioHeader>(bytes, (h) => {
-      if (
-        h?.format !== "neurofit-posterior" || h.kind !== "RatioPosterior" ||
-        !h.classifier
-      ) {
-        throw new RangeError(
-          `not a neurofit RatioPosterior file (header kind ${
-            JSON.stringify(h?.kind)
-          })`,
-        );
-      }
-      return h.classifier.weightShapes;
-    });
-    const prior = options.prior
-      ? asPrior(options.prior)
-      : priorFromDescription(header.prior);
+    const { header, weights } = unpackKind<RatioHeader>(
+      bytes,
+      "RatioPosterior",
+      "classifier",
+    );
+    const prior = loadedPrior(options.prior, header.prior);
     const net = await RatioClassifier.fromConfig(header.classifier, weights);
     const p = new RatioPosterior(net, prior, header.mcmc);
     if (header.defaultX) p.setDefaultX(header.defaultX);

@@ -119,3 +119,33 @@ export function unpack<H>(
   }
   return { header, weights };
 }
+
+/**
+ * Unpacks a posterior file of one kind: the header must have this format and
+ * `kind` and hold the network configuration `key` (whose `weightShapes` split
+ * the weights).
+ * @param bytes the file
+ * @param kind expected header kind, e.g. `"DirectPosterior"`
+ * @param key header field of the network configuration
+ * @returns header and weights
+ * @throws {RangeError} for another kind or a damaged file
+ */
+export function unpackKind<H>(
+  bytes: Uint8Array,
+  kind: string,
+  key: keyof H & string,
+): { header: H; weights: Float32Array[] } {
+  return unpack<H>(bytes, (h) => {
+    const r = h as Record<string, unknown> | null;
+    const net = r?.[key] as { weightShapes?: number[][] } | undefined;
+    if (
+      r?.format !== "neurofit-posterior" || r.kind !== kind ||
+      !net?.weightShapes
+    ) {
+      throw new RangeError(
+        `not a neurofit ${kind} file (header kind ${JSON.stringify(r?.kind)})`,
+      );
+    }
+    return net.weightShapes;
+  });
+}

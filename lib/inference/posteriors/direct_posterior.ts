@@ -12,13 +12,13 @@ import {
   type PriorDescription,
   type UserPrior,
 } from "../priors/prior.ts";
-import { priorFromDescription } from "../priors/from_description.ts";
-import {
+import type {
   DensityEstimator,
-  type EmbeddingNetSpec,
-  type EstimatorConfig,
+  EmbeddingNetSpec,
+  EstimatorConfig,
 } from "../estimators/density_estimator.ts";
-import { pack, unpack } from "./_format.ts";
+import { pack } from "./_format.ts";
+import { loadEstimatorFile } from "./_load.ts";
 
 /** Options of {@linkcode DirectPosterior.sample}. */
 export interface SampleOptions {
@@ -424,26 +424,12 @@ export class DirectPosterior {
     bytes: Uint8Array,
     options: LoadOptions = {},
   ): Promise<DirectPosterior> {
-    const { header, weights } = unpack<Header>(bytes, (h) => {
-      if (
-        h?.format !== "neurofit-posterior" || h.kind !== "DirectPosterior" ||
-        !h.estimator
-      ) {
-        throw new RangeError(
-          "not a neurofit DirectPosterior file (header format/kind mismatch)",
-        );
-      }
-      return h.estimator.weightShapes;
-    });
-    const prior = options.prior
-      ? asPrior(options.prior)
-      : priorFromDescription(header.prior);
-    const est = await DensityEstimator.fromConfig(
-      header.estimator,
-      weights,
-      options.embeddingNet,
+    const { header, prior, estimator } = await loadEstimatorFile<Header>(
+      bytes,
+      "DirectPosterior",
+      options,
     );
-    const p = new DirectPosterior(est, prior, { seed: header.seed });
+    const p = new DirectPosterior(estimator, prior, { seed: header.seed });
     if (header.defaultX) {
       // JSON stores a missing (NaN) feature as null
       p.setDefaultX(header.defaultX.map((v) => v ?? NaN));

@@ -10,13 +10,13 @@ import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import { BoxUniform } from "../priors/box_uniform.ts";
-import {
+import type {
   DensityEstimator,
-  type EmbeddingNetSpec,
-  type EstimatorConfig,
+  EmbeddingNetSpec,
+  EstimatorConfig,
 } from "../estimators/density_estimator.ts";
-import { pack, unpack } from "./_format.ts";
-import { priorFromDescription } from "../priors/from_description.ts";
+import { pack } from "./_format.ts";
+import { loadEstimatorFile } from "./_load.ts";
 import type { PriorDescription } from "../priors/prior.ts";
 import {
   likelihoodGradPotential,
@@ -459,28 +459,10 @@ export class MCMCPosterior {
     options: { prior?: Prior | UserPrior; embeddingNet?: EmbeddingNetSpec } =
       {},
   ): Promise<MCMCPosterior> {
-    const { header, weights } = unpack<LikelihoodHeader>(bytes, (h) => {
-      if (
-        h?.format !== "neurofit-posterior" ||
-        h.kind !== "LikelihoodPosterior" || !h.estimator
-      ) {
-        throw new RangeError(
-          `not a neurofit LikelihoodPosterior file (header kind ${
-            JSON.stringify(h?.kind)
-          })`,
-        );
-      }
-      return h.estimator.weightShapes;
-    });
-    const prior = options.prior
-      ? asPrior(options.prior)
-      : priorFromDescription(header.prior);
-    const est = await DensityEstimator.fromConfig(
-      header.estimator,
-      weights,
-      options.embeddingNet,
-    );
-    const p = new MCMCPosterior(est, prior, header.mcmc);
+    const { header, prior, estimator } = await loadEstimatorFile<
+      LikelihoodHeader
+    >(bytes, "LikelihoodPosterior", options);
+    const p = new MCMCPosterior(estimator, prior, header.mcmc);
     if (header.defaultX) p.setDefaultX(header.defaultX);
     return p;
   }
