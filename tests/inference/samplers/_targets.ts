@@ -1,6 +1,8 @@
 // Test targets with exact samplers: a 2-D banana inside a box and a
 // correlated 10-D Gaussian.
+import assert from "node:assert/strict";
 import { Matrix } from "../../../lib/inference/matrix.ts";
+import { c2st } from "../../../lib/inference/diagnostics/c2st.ts";
 import { Rng } from "../../../lib/_internal/random.ts";
 import { BoxUniform } from "../../../lib/inference/priors/box_uniform.ts";
 
@@ -128,4 +130,32 @@ export function momentErrors(
     }
   }
   return { meanErr, covErr };
+}
+
+/**
+ * Asserts that sampler output matches exact samples: as many rows as `exact`,
+ * moment errors against `exactBig` (mean < `meanTol`, covariance < 0.3) and
+ * C2ST against `exact` <= 0.55; logs the three numbers under `label`.
+ */
+export async function checkSamples(
+  label: string,
+  s: Matrix,
+  exact: Matrix,
+  exactBig: Matrix,
+  options: { meanTol: number; foldsToRun?: number },
+): Promise<void> {
+  assert.equal(s.rows, exact.rows);
+  const { meanErr, covErr } = momentErrors(s, exactBig);
+  const acc = await c2st(exact, s, {
+    seed: 1,
+    ...(options.foldsToRun ? { foldsToRun: options.foldsToRun } : {}),
+  });
+  console.log(
+    `${label}: meanErr ${meanErr.toFixed(3)} covErr ${covErr.toFixed(3)} c2st ${
+      acc.toFixed(3)
+    }`,
+  );
+  assert.ok(meanErr < options.meanTol, `${label} mean error ${meanErr}`);
+  assert.ok(covErr < 0.3, `${label} covariance error ${covErr}`);
+  assert.ok(acc <= 0.55, `${label} c2st ${acc}`);
 }
