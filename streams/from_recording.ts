@@ -2,7 +2,7 @@
  * `fromRecording`: a recording read in chunks, as an RxJS `Observable`.
  * @module
  */
-import { Observable } from "rxjs";
+import { Observable } from "./_deps.ts";
 import {
   type ChunkSource,
   readChunks,

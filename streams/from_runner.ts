@@ -2,7 +2,7 @@
  * `fromRunner`: a running simulation as an RxJS `Observable` of chunks.
  * @module
  */
-import { Observable } from "rxjs";
+import { Observable } from "./_deps.ts";
 import type { Chunk } from "../lib/simulation/runner.ts";
 import { EventLoopYield } from "./_yield.ts";
 

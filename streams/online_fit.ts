@@ -7,7 +7,7 @@
  * Observable.
  * @module
  */
-import { from, type Observable } from "rxjs";
+import { from, type Observable } from "./_deps.ts";
 import type { StreamedOnlineTraceFitter } from "../lib/fitting/fitters/streamed_online_fitter.ts";
 import type { StreamProgress } from "./progress.ts";
 

@@ -8,7 +8,7 @@
  * lockstep.
  * @module
  */
-import { concatMap, Observable, type OperatorFunction } from "rxjs";
+import { concatMap, Observable, type OperatorFunction } from "./_deps.ts";
 import type { RecordingChunk } from "../lib/io/chunks.ts";
 import type { Chunk } from "../lib/simulation/runner.ts";
 

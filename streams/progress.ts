@@ -4,7 +4,7 @@
  * callback, or {@linkcode progressBar}).
  * @module
  */
-import { type MonoTypeOperatorFunction, Observable } from "rxjs";
+import { type MonoTypeOperatorFunction, Observable } from "./_deps.ts";
 import { ProgressBar } from "../lib/_internal/progress.ts";
 import {
   ProgressCounter,

@@ -29,7 +29,7 @@
  * offset, the frame or line, and the sample.
  * @module
  */
-import { Observable } from "rxjs";
+import { Observable } from "./_deps.ts";
 import { DataFormatError } from "../lib/io/errors.ts";
 import type { RecordingChunk } from "../lib/io/chunks.ts";
 import { SampleChunker } from "./_chunker.ts";

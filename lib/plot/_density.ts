@@ -5,8 +5,7 @@
  * @module
  */
 
-// @ts-types="npm:@types/d3-contour@3.0.6"
-import { contours } from "d3-contour";
+import { contours } from "./_deps.ts";
 
 /** Finite samples of `x` that lie in `[lo, hi]`. */
 function inRange(x: ArrayLike<number>, lo: number, hi: number): number[] {

@@ -6,8 +6,7 @@
  * @module
  */
 
-// @ts-types="npm:@types/d3-scale@4.0.9"
-import { scaleLinear } from "d3-scale";
+import { scaleLinear } from "./_deps.ts";
 import {
   escapeXml,
   f1,

@@ -5,8 +5,7 @@
  * @module
  */
 
-// @ts-types="npm:@types/d3-shape@3.1.8"
-import { line } from "d3-shape";
+import { line } from "./_deps.ts";
 import {
   escapeXml,
   f1,

@@ -8,8 +8,7 @@
  * @module
  */
 
-// @ts-types="npm:@types/d3-shape@3.1.8"
-import { area, line } from "d3-shape";
+import { area, line } from "./_deps.ts";
 import {
   escapeXml,
   f1,

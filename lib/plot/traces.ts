@@ -12,10 +12,8 @@
  * @module
  */
 
-// @ts-types="npm:@types/d3-scale@4.0.9"
-import { scaleLinear } from "d3-scale";
-// @ts-types="npm:@types/d3-shape@3.1.8"
-import { line } from "d3-shape";
+import { scaleLinear } from "./_deps.ts";
+import { line } from "./_deps.ts";
 
 /** One line of a traces plot. */
 export interface TraceSeries {

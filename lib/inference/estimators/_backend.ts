@@ -3,11 +3,9 @@
  * pure-JS `cpu` backend as a fallback (with a printed message).
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-// tfjs-layers bundles and registers every kernel gradient (tfjs-core alone does not)
-import "@tensorflow/tfjs-layers";
-import "@tensorflow/tfjs-backend-cpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+// _deps.ts also registers the cpu backend and every kernel gradient
+import * as tf from "./_deps.ts";
+import { setWasmPaths } from "./_deps.ts";
 
 let ready: Promise<string> | null = null;
 

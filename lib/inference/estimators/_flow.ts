@@ -3,7 +3,7 @@
  * work in z-scored parameter space (`u`) on an embedded context (`ctx`).
  * @module
  */
-import type * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import type { Params } from "./_nn.ts";
 

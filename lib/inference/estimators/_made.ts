@@ -6,7 +6,7 @@
  * Sampling runs D passes, drawing dimension i on the CPU at pass i.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import type { ConditionalModel } from "./_flow.ts";
 import {

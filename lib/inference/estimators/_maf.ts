@@ -15,7 +15,7 @@
  * per hidden unit, so the autoregressive masks are unaffected.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import { type ConditionalModel, normalNoise } from "./_flow.ts";
 import {

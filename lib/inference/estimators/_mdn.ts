@@ -6,7 +6,7 @@
  * sum log U_ii - |U (u - mu)|^2 / 2. Sampling solves `U y = eps` on the CPU.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import type { ConditionalModel } from "./_flow.ts";
 import { dense, type Linear, mlp, mm, Params } from "./_nn.ts";

@@ -4,7 +4,7 @@
  * matrices (used instead of `gather`, whose gradient the wasm backend lacks).
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import { Rng } from "../../_internal/random.ts";
 
 /** A dense layer: `y = x W + b` (W is `[in, out]`). */

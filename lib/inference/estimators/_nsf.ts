@@ -8,7 +8,7 @@
  * backend has no `gather` gradient).
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import { type ConditionalModel, normalNoise } from "./_flow.ts";
 import {

@@ -12,7 +12,7 @@
  * log|dy/dx|.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 
 const MIN_W = 1e-3;
 const MIN_H = 1e-3;

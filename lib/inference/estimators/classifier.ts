@@ -25,7 +25,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import { ensureBackend } from "./_backend.ts";
 import { Rng } from "../../_internal/random.ts";
 

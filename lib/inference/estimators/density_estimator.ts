@@ -6,7 +6,7 @@
  * typed arrays cross this API; tensors stay inside.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import { Rng } from "../../_internal/random.ts";
 import type { RandomSource } from "../priors/prior.ts";
 import { ProgressBar } from "../../_internal/progress.ts";

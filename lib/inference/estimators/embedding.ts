@@ -14,7 +14,7 @@
  * `x.view(batch, channels, length)`: `x[c * length + t]`.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import { dense, type Linear, mlp, type Params } from "./_nn.ts";
 
 /** Options of the fully-connected embedding net (also usable as a trial net). */

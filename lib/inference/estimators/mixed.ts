@@ -22,7 +22,7 @@
  * Only typed arrays cross this API.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import { Rng } from "../../_internal/random.ts";
 import type { RandomSource } from "../priors/prior.ts";
 import { ensureBackend } from "./_backend.ts";

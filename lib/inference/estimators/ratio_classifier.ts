@@ -13,7 +13,7 @@
  * al. 2022) and BNRE (Delaunoy et al. 2022). Only typed arrays cross this API.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "./_deps.ts";
 import { Rng } from "../../_internal/random.ts";
 import { ProgressBar } from "../../_internal/progress.ts";
 import { ensureBackend } from "./_backend.ts";
