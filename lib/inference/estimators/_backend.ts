@@ -5,7 +5,7 @@
  */
 // _deps.ts also registers the cpu backend and every kernel gradient
 import * as tf from "./_deps.ts";
-import { setWasmPaths } from "./_deps.ts";
+import { setWasmPaths, tfjsWasmDir } from "./_deps.ts";
 
 let ready: Promise<string> | null = null;
 
@@ -102,9 +102,7 @@ export function ensureBackend(): Promise<string> {
     } catch { /* no env permission */ }
     if (want === "wasm") {
       try {
-        const url = import.meta.resolve("@tensorflow/tfjs-backend-wasm");
-        const dir = url.slice(0, url.lastIndexOf("/") + 1);
-        setWasmPaths(dir);
+        setWasmPaths(tfjsWasmDir());
         if (await tf.setBackend("wasm")) {
           await tf.ready();
           return tf.getBackend();
