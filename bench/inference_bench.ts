@@ -42,17 +42,14 @@ const prior = new BoxUniform({ low: [-1, -1], high: [1, 1] });
 const rng = new Rng(1);
 const theta = prior.sample(N, rng);
 const x = twoMoons(theta, rng);
-// sbibm two_moons observation 1 (shared data folder), with a fallback value
-let xo = [-0.6396706, 0.16234657];
-try {
-  const csv = await Deno.readTextFile(
-    new URL(
-      "../../shared/data/sbibm/two_moons/num_observation_1/observation.csv",
-      import.meta.url,
-    ),
-  );
-  xo = csv.trim().split("\n")[1].split(",").map(Number);
-} catch { /* keep the fallback */ }
+// sbibm two_moons observation 1 (bundled in tests/fixtures/sbibm)
+const csv = await Deno.readTextFile(
+  new URL(
+    "../tests/fixtures/sbibm/two_moons/num_observation_1/observation.csv",
+    import.meta.url,
+  ),
+);
+const xo = csv.trim().split("\n")[1].split(",").map(Number);
 
 const results: Record<string, unknown>[] = [];
 for (const kind of kinds) {

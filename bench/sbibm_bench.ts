@@ -21,6 +21,11 @@
  * expected C2ST is the same as sbibm's one-training-per-observation protocol;
  * the runs are marked `amortized: true` in the JSON and with `a` in the table).
  *
+ * Reference posteriors come from `NEUROFIT_SBIBM_DIR`; when it is unset the
+ * bench uses `../shared/data/sbibm/` beside the repository if present, else the
+ * observations bundled in `tests/fixtures/sbibm/` (observation 1 of every
+ * task, and 5 of two_moons and slcp).
+ *
  * Writes `out/sbibm_<estimator>.json` (results of earlier runs for other
  * task/observation pairs are kept, so the table can be filled in several
  * runs) and prints a markdown table next to the sbibm paper's NPE numbers and
@@ -42,6 +47,16 @@ import {
   type TaskName,
 } from "./sbibm/tasks.ts";
 import { loadObservation, loadReferenceSamples } from "./sbibm/data.ts";
+
+// The full sbibm data beside the checkout, when there is one (see above).
+if (!Deno.env.get("NEUROFIT_SBIBM_DIR")) {
+  const full = new URL("../../shared/data/sbibm/", import.meta.url);
+  try {
+    if (Deno.statSync(full).isDirectory) {
+      Deno.env.set("NEUROFIT_SBIBM_DIR", full.pathname);
+    }
+  } catch { /* not there: the bundled observations */ }
+}
 
 interface RunResult {
   task: TaskName;

@@ -34,15 +34,10 @@ const device = values.device as "cpu" | "webgpu" | "auto";
 if (device !== "cpu") await import("../gpu/mod.ts");
 
 // The recordings made by brian2modelfitting's generate_traces_synthetic.py
-// (regenerated with Brian 2.5.1 in the project's shared reference data).
-const shared = Deno.env.get("NEUROFIT_SHARED") ??
-  new URL("../../shared/", import.meta.url).pathname;
-const I = await readNpy(
-  `${shared}/reference/brian2/input_traces_synthetic.npy`,
-); // A
-const V = await readNpy(
-  `${shared}/reference/brian2/output_traces_synthetic.npy`,
-); // mV
+// (regenerated with Brian 2.5.1; bundled in tests/fixtures/brian2, see its README).
+const recordings = new URL("../tests/fixtures/brian2/", import.meta.url);
+const I = await readNpy(new URL("input_traces_synthetic.npy", recordings)); // A
+const V = await readNpy(new URL("output_traces_synthetic.npy", recordings)); // mV
 const dt = 0.1e-3;
 const T_ON = 0.1, T_OFF = 0.9; // the current ramp
 

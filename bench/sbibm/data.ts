@@ -1,11 +1,13 @@
 /**
- * Loader for the sbibm reference data in `shared/data/sbibm/` (see its
- * `TASKS.md`): observations, true parameters and the 10,000 reference
- * posterior samples (bzip2-compressed CSV, decompressed with `seek-bzip`).
+ * Loader for the sbibm reference data: observations, true parameters and the
+ * 10,000 reference posterior samples (bzip2-compressed CSV, decompressed with
+ * `seek-bzip`).
  *
- * The data folder is `../../../shared/data/sbibm/` relative to this file (the
- * repository sits next to `shared/`), or the folder named by the environment
- * variable `NEUROFIT_SBIBM_DIR`.
+ * The data folder is `tests/fixtures/sbibm/` of this repository, which holds
+ * the observations and true parameters of all 10 observations of every task
+ * but the reference posteriors only of those the tests use (see its
+ * README.md). For the full set (the benches' sweeps), point the environment
+ * variable `NEUROFIT_SBIBM_DIR` at a complete copy of sbibm's data folder.
  * @module
  */
 
@@ -24,7 +26,7 @@ export interface Csv {
 /**
  * The sbibm data folder as a file URL ending in `/`.
  *
- * @returns `NEUROFIT_SBIBM_DIR` when set, else `shared/data/sbibm/` next to the repo.
+ * @returns `NEUROFIT_SBIBM_DIR` when set, else `tests/fixtures/sbibm/`.
  */
 export function dataDir(): URL {
   let env: string | undefined;
@@ -39,7 +41,7 @@ export function dataDir(): URL {
       ? new URL(withSlash)
       : new URL(`file://${withSlash}`);
   }
-  return new URL("../../../shared/data/sbibm/", import.meta.url);
+  return new URL("../../tests/fixtures/sbibm/", import.meta.url);
 }
 
 /**
@@ -144,7 +146,17 @@ export async function loadReferenceSamples(
     "reference_posterior_samples.csv.bz2",
     obsDir(task, observation),
   );
-  const compressed = await Deno.readFile(url);
+  let compressed: Uint8Array;
+  try {
+    compressed = await Deno.readFile(url);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new Deno.errors.NotFound(
+      `no reference posterior for ${task} observation ${observation} at ` +
+        `${url.pathname} (the bundled tests/fixtures/sbibm holds only those ` +
+        `the tests use; set NEUROFIT_SBIBM_DIR to a full sbibm data folder)`,
+    );
+  }
   const raw: Uint8Array = Bunzip.decode(compressed);
   return parseCsv(new TextDecoder().decode(raw)).values;
 }

@@ -1,4 +1,4 @@
-// The reference models of shared/reference/brian2 (README there) as neurofit models.
+// The reference models of tests/fixtures/brian2 (README there) as neurofit models.
 import {
   NeuronModel,
   type NeuronModelOptions,

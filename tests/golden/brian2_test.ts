@@ -1,5 +1,5 @@
 // Golden tests: neurofit's float64 CPU simulator against Brian 2.5.1's numpy
-// output (shared/reference/brian2, settings in its README).
+// output (tests/fixtures/brian2, settings in its README).
 import assert from "node:assert/strict";
 import { simulate } from "../../lib/simulation/simulate.ts";
 import {
@@ -7,6 +7,7 @@ import {
   readRefCsv,
   readSpikeSteps,
   stepCurrents,
+  TUTORIAL_DATA,
 } from "../_ref.ts";
 import { adex, expif, hhSynthetic, hhTutorial, lif } from "./_models.ts";
 
@@ -24,7 +25,7 @@ function maxAbsDiff(
 }
 
 Deno.test("simulate() matches Brian 2: tutorial HH, exponential Euler", async (t) => {
-  const input = readPandasCsv("data/b2mf/input_traces_hh.csv");
+  const input = readPandasCsv(new URL("input_traces_hh.csv", TUTORIAL_DATA));
   const model = hhTutorial();
   const r = await simulate(model, {
     dt: 0.01e-3,
@@ -43,7 +44,7 @@ Deno.test("simulate() matches Brian 2: tutorial HH, exponential Euler", async (t
     ] as const
   ) {
     await t.step(`${v} within ${tol} at every sample of the 5 traces`, () => {
-      const ref = readRefCsv(`reference/brian2/hh_tutorial_${v}.csv`);
+      const ref = readRefCsv(`brian2/hh_tutorial_${v}.csv.gz`);
       for (let i = 0; i < 5; i++) {
         const d = maxAbsDiff(r.traces[v][i], ref.cols[i + 1], unit);
         assert.ok(d < tol, `${v} trace ${i}: max |diff| = ${d}`);
@@ -71,8 +72,8 @@ Deno.test("simulate() matches Brian 2: LIF exact and euler", async (t) => {
           input: { I },
           init: { v: "-70 mV" },
         });
-        const ref = readRefCsv(`reference/brian2/${file}_v.csv`);
-        const spikes = readSpikeSteps(`reference/brian2/${file}_spikes.csv`, 3);
+        const ref = readRefCsv(`brian2/${file}_v.csv.gz`);
+        const spikes = readSpikeSteps(`brian2/${file}_spikes.csv`, 3);
         for (let i = 0; i < 3; i++) {
           assert.deepEqual(
             Array.from(r.spikeSteps[i]),
@@ -111,8 +112,8 @@ Deno.test("simulate() matches Brian 2: AdEx euler, exponential_euler, rk4", asyn
         init: { v: "-70.6 mV" },
         record: ["v", "w"],
       });
-      const ref = readRefCsv(`reference/brian2/${file}_v.csv`);
-      const spikes = readSpikeSteps(`reference/brian2/${file}_spikes.csv`, 2);
+      const ref = readRefCsv(`brian2/${file}_v.csv.gz`);
+      const spikes = readSpikeSteps(`brian2/${file}_spikes.csv`, 2);
       for (let i = 0; i < 2; i++) {
         assert.deepEqual(
           Array.from(r.spikeSteps[i]),
@@ -140,7 +141,7 @@ Deno.test("simulate() matches Brian 2: exp-IF SpikeFitter cases", async (t) => {
       });
       assert.deepEqual(
         [Array.from(r.spikeSteps[0])],
-        readSpikeSteps("reference/brian2/expif_spikefitter_test_spikes.csv", 1),
+        readSpikeSteps("brian2/expif_spikefitter_test_spikes.csv", 1),
       );
     },
   );
@@ -161,7 +162,7 @@ Deno.test("simulate() matches Brian 2: exp-IF SpikeFitter cases", async (t) => {
       assert.deepEqual(
         r.spikeSteps.map((s) => Array.from(s)),
         readSpikeSteps(
-          "reference/brian2/expif_spikefitter_example_spikes.csv",
+          "brian2/expif_spikefitter_example_spikes.csv",
           2,
         ),
       );
@@ -183,10 +184,10 @@ Deno.test("simulate() matches Brian 2: synthetic HH with boolean refractoriness"
       },
       record: ["Vm"],
     });
-    const ref = readSpikeSteps("reference/brian2/hh_synthetic_spikes.csv", 1);
+    const ref = readSpikeSteps("brian2/hh_synthetic_spikes.csv", 1);
     assert.equal(ref[0].length, 33);
     assert.deepEqual(Array.from(r.spikeSteps[0]), ref[0]);
-    const v = readRefCsv("reference/brian2/hh_synthetic.csv");
+    const v = readRefCsv("brian2/hh_synthetic.csv.gz");
     const d = maxAbsDiff(r.traces.Vm[0], v.cols[2], 1e-3);
     assert.ok(d < 1e-6, `max |dVm| = ${d} V`);
   });

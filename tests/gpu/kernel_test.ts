@@ -7,7 +7,7 @@ import { dispatchLimits, webgpuBackend } from "../../gpu/mod.ts";
 import { NeuronModel } from "../../lib/simulation/neuron_model.ts";
 import { Runner } from "../../lib/simulation/runner.ts";
 import { simulate } from "../../lib/simulation/simulate.ts";
-import { readPandasCsv } from "../_ref.ts";
+import { readPandasCsv, TUTORIAL_DATA } from "../_ref.ts";
 import { hhTutorial, lif } from "../golden/_models.ts";
 import { hasAdapter, maxAbsDiff } from "./_gpu.ts";
 
@@ -147,7 +147,7 @@ Deno.test({
     "webgpuBackend: chunks, dispatch splitting and recordEvery give the same result",
   ignore,
   fn: async (t) => {
-    const input = readPandasCsv("data/b2mf/input_traces_hh.csv");
+    const input = readPandasCsv(new URL("input_traces_hh.csv", TUTORIAL_DATA));
     const opts = {
       dt: 0.01e-3,
       input: { I: input },
@@ -360,10 +360,9 @@ Deno.test({
   name: "webgpuBackend: online squared-error accumulation",
   ignore,
   fn: async (t) => {
-    const input = readPandasCsv("data/b2mf/input_traces_hh.csv");
-    const out = readPandasCsv("data/b2mf/output_traces_hh.csv").map((r) =>
-      r.map((x) => x * 1e-3)
-    );
+    const input = readPandasCsv(new URL("input_traces_hh.csv", TUTORIAL_DATA));
+    const out = readPandasCsv(new URL("output_traces_hh.csv", TUTORIAL_DATA))
+      .map((r) => r.map((x) => x * 1e-3));
     const weights = Float64Array.from(
       { length: 1497 },
       (_, k) => 0.5 + ((k * 7919) % 13) / 13,

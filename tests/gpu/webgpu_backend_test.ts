@@ -1,4 +1,4 @@
-// Parity of the WebGPU backend (f32) with Brian 2 (shared/reference/brian2)
+// Parity of the WebGPU backend (f32) with Brian 2 (tests/fixtures/brian2)
 // and with the CPU backend in f32 and f64, on the golden models.
 import assert from "node:assert/strict";
 import "../../gpu/mod.ts";
@@ -8,6 +8,7 @@ import {
   readRefCsv,
   readSpikeSteps,
   stepCurrents,
+  TUTORIAL_DATA,
 } from "../_ref.ts";
 import {
   adex,
@@ -25,7 +26,7 @@ Deno.test({
     "webgpuBackend: tutorial HH (exponential Euler) vs Brian 2 and the CPU backend",
   ignore,
   fn: async (t) => {
-    const input = readPandasCsv("data/b2mf/input_traces_hh.csv");
+    const input = readPandasCsv(new URL("input_traces_hh.csv", TUTORIAL_DATA));
     const opts = {
       dt: 0.01e-3,
       steps: 1497,
@@ -42,7 +43,7 @@ Deno.test({
       precision: "f32",
       threads: 1,
     });
-    const ref = readRefCsv("reference/brian2/hh_tutorial_v.csv");
+    const ref = readRefCsv("brian2/hh_tutorial_v.csv.gz");
     await t.step(
       "v within 0.05 mV of the CPU backend in f32 at every sample (5 traces)",
       () => {
@@ -66,7 +67,7 @@ Deno.test({
     });
     await t.step("gates m, n, h within 1e-3 of Brian 2", () => {
       for (const x of ["m", "n", "h"]) {
-        const r = readRefCsv(`reference/brian2/hh_tutorial_${x}.csv`);
+        const r = readRefCsv(`brian2/hh_tutorial_${x}.csv.gz`);
         for (let i = 0; i < 5; i++) {
           const d = maxAbsDiff(g.traces[x][i], r.cols[i + 1]);
           assert.ok(d < 1e-3, `${x} trace ${i}: max diff ${d}`);
@@ -97,9 +98,9 @@ Deno.test({
             init: { v: "-70 mV" },
             device: "webgpu",
           });
-          const ref = readRefCsv(`reference/brian2/${file}_v.csv`);
+          const ref = readRefCsv(`brian2/${file}_v.csv.gz`);
           const spikes = readSpikeSteps(
-            `reference/brian2/${file}_spikes.csv`,
+            `brian2/${file}_spikes.csv`,
             3,
           );
           for (let i = 0; i < 3; i++) {
@@ -139,9 +140,9 @@ Deno.test({
             record: ["v", "w"],
             device: "webgpu",
           });
-          const ref = readRefCsv(`reference/brian2/${file}_v.csv`);
+          const ref = readRefCsv(`brian2/${file}_v.csv.gz`);
           const spikes = readSpikeSteps(
-            `reference/brian2/${file}_spikes.csv`,
+            `brian2/${file}_spikes.csv`,
             2,
           );
           assert.equal(spikes[1].length, 14);
@@ -186,7 +187,7 @@ Deno.test({
         assert.deepEqual(
           r.spikeSteps.map((s) => Array.from(s)),
           readSpikeSteps(
-            "reference/brian2/expif_spikefitter_example_spikes.csv",
+            "brian2/expif_spikefitter_example_spikes.csv",
             2,
           ),
         );
@@ -207,8 +208,7 @@ Deno.test({
           record: ["Vm"],
           device: "webgpu",
         });
-        const ref =
-          readSpikeSteps("reference/brian2/hh_synthetic_spikes.csv", 1)[0];
+        const ref = readSpikeSteps("brian2/hh_synthetic_spikes.csv", 1)[0];
         const got = Array.from(r.spikeSteps[0]);
         assert.equal(got.length, ref.length);
         for (let j = 0; j < ref.length; j++) {
@@ -217,7 +217,7 @@ Deno.test({
             `spike ${j}: step ${got[j]} vs ${ref[j]}`,
           );
         }
-        const v = readRefCsv("reference/brian2/hh_synthetic.csv").cols[2];
+        const v = readRefCsv("brian2/hh_synthetic.csv.gz").cols[2];
         const d = maxAbsDiff(r.traces.Vm[0], v, 1e-3, (k) => v[k] < -50);
         assert.ok(d < 0.5e-3, `max sub-threshold |dVm| = ${d * 1e3} mV`);
       },

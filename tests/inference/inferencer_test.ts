@@ -1,9 +1,9 @@
 // The Inferencer on the SBI tutorial's synthetic HH recording
-// (shared/reference/brian2/*_synthetic.npy, dt 0.1 ms as in the generator).
+// (tests/fixtures/brian2/*_synthetic.npy, dt 0.1 ms as in the generator).
 import assert from "node:assert/strict";
 import { Inferencer } from "../../lib/inference/inferencer.ts";
 import { readNpy } from "../../lib/io/npy.ts";
-import { SHARED } from "../_ref.ts";
+import { FIXTURES } from "../_ref.ts";
 
 const HH = `
 dv/dt = -(g_Na*m**3*h*(v - E_Na) + g_K*n**4*(v - E_K) + g_l*(v - E_l) - I)/C : volt
@@ -50,10 +50,10 @@ const features = [
 
 async function tutorial(): Promise<Inferencer> {
   const input = await readNpy(
-    new URL("reference/brian2/input_traces_synthetic.npy", SHARED),
+    new URL("brian2/input_traces_synthetic.npy", FIXTURES),
   );
   const output = await readNpy(
-    new URL("reference/brian2/output_traces_synthetic.npy", SHARED),
+    new URL("brian2/output_traces_synthetic.npy", FIXTURES),
   );
   return new Inferencer({
     dt,

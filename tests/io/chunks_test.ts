@@ -11,7 +11,7 @@ import { DataFormatError } from "../../lib/io/errors.ts";
 import { Rng } from "../../lib/_internal/random.ts";
 
 const FIX = new URL("./fixtures/", import.meta.url);
-const REF = new URL("../../../shared/reference/brian2/", import.meta.url);
+const REF = new URL("../fixtures/brian2/", import.meta.url);
 
 async function collect(
   source: Parameters<typeof readChunks>[0],

@@ -7,7 +7,7 @@ import {
 } from "../../lib/io/csv.ts";
 import { DataFormatError } from "../../lib/io/errors.ts";
 
-const B2MF = new URL("../../../shared/data/b2mf/", import.meta.url);
+const B2MF = new URL("../../data/b2mf/", import.meta.url);
 
 Deno.test("readCsvMatrix()", async (t) => {
   await t.step(

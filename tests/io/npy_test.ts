@@ -9,7 +9,7 @@ import {
 import { DataFormatError } from "../../lib/io/errors.ts";
 
 const FIX = new URL("./fixtures/", import.meta.url);
-const REF = new URL("../../../shared/reference/brian2/", import.meta.url);
+const REF = new URL("../fixtures/brian2/", import.meta.url);
 const fixture = (name: string) => Deno.readFile(new URL(name, FIX));
 const A23 = [-2, -0.5, 1, 2.5, 4, 5.5];
 

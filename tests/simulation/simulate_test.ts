@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import { NeuronModel } from "../../lib/simulation/neuron_model.ts";
 import { simulate } from "../../lib/simulation/simulate.ts";
 import { Runner } from "../../lib/simulation/runner.ts";
-import { readPandasCsv } from "../_ref.ts";
+import { readPandasCsv, TUTORIAL_DATA } from "../_ref.ts";
 import { hhTutorial } from "../golden/_models.ts";
 
 Deno.test("simulate()", async (t) => {
   await t.step(
     "two worker threads give bit-identical results to one thread",
     async () => {
-      const input = readPandasCsv("data/b2mf/input_traces_hh.csv");
+      const input = readPandasCsv(
+        new URL("input_traces_hh.csv", TUTORIAL_DATA),
+      );
       const n = 50;
       const gl = Float64Array.from({ length: n }, (_, i) => 5e-9 + i * 2e-10);
       const opts = {
@@ -36,7 +38,9 @@ Deno.test("simulate()", async (t) => {
   await t.step(
     "f32 precision stays within 0.5 mV of f64 on the tutorial HH sub-threshold trace",
     async () => {
-      const input = readPandasCsv("data/b2mf/input_traces_hh.csv");
+      const input = readPandasCsv(
+        new URL("input_traces_hh.csv", TUTORIAL_DATA),
+      );
       const opts = {
         dt: 1e-5,
         steps: 1497,
@@ -187,7 +191,7 @@ Deno.test("simulate()", async (t) => {
 });
 
 Deno.test("simulate() engines", async (t) => {
-  const input = readPandasCsv("data/b2mf/input_traces_hh.csv");
+  const input = readPandasCsv(new URL("input_traces_hh.csv", TUTORIAL_DATA));
   const opts = {
     dt: 1e-5,
     steps: 1497,

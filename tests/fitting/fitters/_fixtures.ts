@@ -1,6 +1,6 @@
 // Shared fixtures of the fitter tests: the tutorial data and models of
 // brian2modelfitting's test suite (tests/test_modelfitting_tracefitter.py).
-import { readPandasCsv, SHARED } from "../../_ref.ts";
+import { fixtureJson, readPandasCsv, TUTORIAL_DATA } from "../../_ref.ts";
 import type {
   Optimizer,
   ParamDict,
@@ -14,10 +14,10 @@ export const nS = 1e-9;
 
 /** The tutorial recordings: input in A, output converted from mV to V. */
 export function tutorialData(): { I: Float64Array[]; v: Float64Array[] } {
-  const I = readPandasCsv("data/b2mf/input_traces_hh.csv");
-  const v = readPandasCsv("data/b2mf/output_traces_hh.csv").map((r) =>
-    r.map((x) => x * 1e-3)
-  );
+  const I = readPandasCsv(new URL("input_traces_hh.csv", TUTORIAL_DATA));
+  const v = readPandasCsv(new URL("output_traces_hh.csv", TUTORIAL_DATA)).map((
+    r,
+  ) => r.map((x) => x * 1e-3));
   return { I, v };
 }
 
@@ -28,11 +28,9 @@ export const TUTORIAL_BOUNDS = {
   g_kd: ["200 nS", "200 uS"],
 } as const;
 
-/** Reference numbers produced by brian2modelfitting (shared/reference/brian2). */
+/** Reference numbers produced by brian2modelfitting (tests/fixtures/brian2modelfitting). */
 export function refJson(name: string): Record<string, unknown> {
-  return JSON.parse(
-    Deno.readTextFileSync(new URL(`reference/brian2/${name}`, SHARED)),
-  );
+  return fixtureJson(`brian2modelfitting/${name}`);
 }
 
 /** An optimizer handing out fixed parameter sets every round (the reference numbers were made the same way). */

@@ -13,7 +13,7 @@ const NAMESPACE = { EL: "-70 mV", VT: "-50 mV", DeltaT: "2 mV" };
 /** examples/IF_spikefitter_doubleinp.py: 2.5 nA and 5 nA from 5 ms to 30 ms, 60 ms at dt 0.1 ms. */
 function exampleData(): { I: Float64Array[]; spikes: number[][] } {
   const { cols } = readRefCsv(
-    "reference/brian2/expif_spikefitter_example_spikes.csv",
+    "brian2/expif_spikefitter_example_spikes.csv",
   );
   const spikes: number[][] = [[], []];
   for (let i = 0; i < cols[0].length; i++) {

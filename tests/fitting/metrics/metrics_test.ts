@@ -16,13 +16,9 @@ import {
   TraceMetric,
 } from "../../../lib/fitting/metrics/mod.ts";
 import { NumpyRandomState } from "./_mt19937.ts";
-import { SHARED } from "../../_ref.ts";
+import { fixtureText } from "../../_ref.ts";
 
-const REF = JSON.parse(
-  Deno.readTextFileSync(
-    new URL("reference/brian2/metric_numbers.json", SHARED),
-  ),
-);
+const REF = JSON.parse(fixtureText("brian2modelfitting/metric_numbers.json"));
 const ms = 1e-3;
 const mV = 1e-3;
 
