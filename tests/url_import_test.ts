@@ -32,6 +32,28 @@ async function serveFile(req: Request): Promise<Response> {
   }
 }
 
+/**
+ * Deno caches remote modules by host and port: drop the copy of this run's
+ * server (a fresh port each run) from DENO_DIR so runs do not pile up.
+ */
+async function removeCachedCopy(port: number): Promise<void> {
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const dirs = JSON.parse(new TextDecoder().decode(info.stdout));
+  for (const key of ["modulesCache", "typescriptCache"]) {
+    const cache = dirs[key] as string | undefined;
+    if (!cache) continue;
+    await Deno.remove(`${cache}/http/127.0.0.1_PORT${port}`, {
+      recursive: true,
+    }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+}
+
 // The script: one dynamic import per entry point, so each reports its own
 // result (the import error, if any) on one JSON line at the end.
 const SCRIPT = String.raw`
@@ -174,6 +196,7 @@ Deno.test({
   } finally {
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
+    await removeCachedCopy(server.addr.port);
   }
   const ok = (name: string) => {
     const r = report[name];
