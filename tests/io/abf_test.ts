@@ -208,7 +208,7 @@ Deno.test("readAbf: bad files are DataFormatError with the file, section and off
       () => readAbf(good.slice(0, 19456 + 160000 * 2 - 100)),
       (e: DataFormatError) =>
         e instanceof DataFormatError && /DataSection/.test(e.message) &&
-        e.offset === 19456,
+        /byte 19456/.test(e.message) && e.offset === 76 + 16 * 10,
     );
     await assert.rejects(
       () => readAbf(good1.slice(0, 5000)),
