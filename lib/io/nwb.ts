@@ -170,6 +170,21 @@ function scalarOf(ds: H5Obj): unknown {
 }
 
 /**
+ * Rows of a compound dataset. h5wasm 0.10.3 decodes an object-reference
+ * member of a compound as an empty list (the member's metadata has no
+ * `total_size`); setting it to 1 before the read decodes the reference.
+ */
+function compoundRows(ds: H5Obj): unknown[][] {
+  const md = ds.metadata;
+  for (const m of md?.compound_type?.members ?? []) {
+    if (m.ref_type !== undefined && m.total_size === undefined) {
+      m.total_size = 1;
+    }
+  }
+  return ds.value as unknown[][];
+}
+
+/**
  * Opens an NWB 2.x file and lists its icephys series and sweeps. Data are
  * read later, by range. Close the recording when done.
  *
@@ -377,9 +392,10 @@ function open(
     ) {
       const ds = ir.get(`${sub}/${col}`);
       if (!ds) continue;
-      const rows = ds.value as unknown[][];
+      const rows = compoundRows(ds);
       rows.forEach((row, i) => {
-        const p = deref(row[2]);
+        const r = Array.isArray(row[2]) ? row[2][0] : row[2];
+        const p = deref(r);
         (rowSeries[i] ??= []).push(p ?? "");
       });
     }
