@@ -338,7 +338,6 @@ Deno.test("readNwb: an NWB 2.4 file grouped by its icephys tables", async () => 
   const path = await Deno.makeTempFile({ suffix: ".nwb" });
   try {
     const { v0, v1, i1 } = await writeNwb24(path);
-    }
     const nwb = await readNwb(path);
     assert.equal(nwb.nwbVersion, "2.4.0");
     assert.equal(nwb.grouping, "intracellular_recordings");
