@@ -23,7 +23,7 @@ import { DataFormatError } from "./errors.ts";
 import type { BinarySource } from "./_bytes.ts";
 import { openRandomAccess, type RandomAccess } from "./_random_access.ts";
 import { siUnit } from "./_si_units.ts";
-import type { RecordingChunk } from "./chunks.ts";
+import type { RecordingChunk } from "./_chunk_type.ts";
 
 const BLOCK = 512;
 

@@ -21,7 +21,7 @@ import type { BinarySource } from "./_bytes.ts";
 import { collectBytes } from "./_bytes.ts";
 import { siUnit } from "./_si_units.ts";
 import { type H5wasm, loadH5wasm } from "./_nwb_deps.ts";
-import type { RecordingChunk } from "./chunks.ts";
+import type { RecordingChunk } from "./_chunk_type.ts";
 
 /** Icephys series types read as responses. */
 export const NWB_RESPONSE_TYPES: readonly string[] = [
