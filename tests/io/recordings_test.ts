@@ -116,3 +116,23 @@ Deno.test("readChunks and fromRecording read ABF and NWB files in chunks", async
   ]);
   nwb.close();
 });
+
+Deno.test("OnlineTraceFitter.create reads ABF channels from the file", async () => {
+  const { OnlineTraceFitter } = await import("../../lib/fitting/mod.ts");
+  const f = new URL("2020_07_29_0062.abf", ABF).pathname;
+  const fitter = await OnlineTraceFitter.create({
+    model:
+      "dv/dt = (gl*(El - v) + I)/C : volt\ngl : siemens (constant)\nC : farad (constant)\nEl : volt (constant)",
+    input: { I: { path: f, select: ["I_Com"] } },
+    output: { v: fromRecording(f, { format: "abf", select: ["Potential"] }) },
+    dt: 1e-4,
+    nSamples: 4,
+    paramInit: { v: "El" },
+  });
+  try {
+    assert.equal(fitter.nSteps, 184320);
+    assert.deepEqual(fitter.sources, { I: "file", v: "file" });
+  } finally {
+    await fitter.dispose();
+  }
+});
