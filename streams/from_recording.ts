@@ -44,7 +44,9 @@ export type RecordingObservable = Observable<RecordingChunk> & {
  * `Float64Array` per channel, and `start`, the index of its first sample.
  * Formats: `"f32"`, `"f64"` (raw little-endian, channels interleaved; a
  * `<path>.json` sidecar supplies `channels`), `"npy"` (shape `(n,)` or
- * `(n, channels)`), `"csv"` (one line per sample).
+ * `(n, channels)`), `"csv"` (one line per sample), `"abf"` and `"nwb"`
+ * (a path; `select` picks ABF channels or NWB series, `sweeps` ABF sweeps;
+ * SI units).
  *
  * Each subscription reads the source from the start (a path is re-opened;
  * a `ReadableStream` can be read only once). Chunks are read one at a

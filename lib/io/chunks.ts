@@ -31,9 +31,11 @@ import {
 } from "./_npy_header.ts";
 import type { CsvReadOptions } from "./csv.ts";
 import { rawItemSize, readRawDescription } from "./raw.ts";
+import type { RecordingChunk } from "./_chunk_type.ts";
+import { recordingChunks } from "./recordings.ts";
 
 /** Formats {@linkcode readChunks} reads. */
-export type ChunkFormat = "f32" | "f64" | "csv" | "npy";
+export type ChunkFormat = "f32" | "f64" | "csv" | "npy" | "abf" | "nwb";
 
 /** Options of {@linkcode readChunks}. */
 export interface ReadChunksOptions
@@ -50,17 +52,16 @@ export interface ReadChunksOptions
   channels?: number;
   /** Factor applied to every value, e.g. `1e-3` for mV → V. Default 1. */
   scale?: number;
+  /** ABF: sweeps to read one after the other (default all). */
+  sweeps?: readonly number[];
+  /**
+   * ABF: channels by name or position (default all); NWB: series names
+   * (default the first response series). Values are in SI units.
+   */
+  select?: readonly (string | number)[];
 }
 
-/** A block of consecutive samples of every channel. */
-export interface RecordingChunk {
-  /** Index of the chunk's first sample in the recording (0-based). */
-  start: number;
-  /** Number of samples in this chunk. */
-  samples: number;
-  /** One array of length `samples` per channel. */
-  channels: Float64Array[];
-}
+export type { RecordingChunk } from "./_chunk_type.ts";
 
 /** What {@linkcode readChunks} reads: a path, bytes, or a byte stream. */
 export type ChunkSource = PathLike | Uint8Array | ByteChunks;
@@ -434,9 +435,30 @@ export async function* readChunks(
     throw new RangeError(`scale must be finite, got ${scale}`);
   }
   const format = options.format;
+  if (format === "abf" || format === "nwb") {
+    if (typeof source !== "string" && !(source instanceof URL)) {
+      throw new RangeError(`format "${format}" reads from a path or file URL`);
+    }
+    for await (
+      const c of recordingChunks(source, {
+        format,
+        chunkSamples,
+        sweeps: options.sweeps,
+        channels: options.select,
+      })
+    ) {
+      if (scale !== 1) {
+        for (const ch of c.channels) {
+          for (let i = 0; i < ch.length; i++) ch[i] *= scale;
+        }
+      }
+      yield c;
+    }
+    return;
+  }
   if (!["f32", "f64", "csv", "npy"].includes(format)) {
     throw new RangeError(
-      `format must be "f32", "f64", "csv" or "npy", got ${
+      `format must be "f32", "f64", "csv", "npy", "abf" or "nwb", got ${
         JSON.stringify(format)
       }`,
     );

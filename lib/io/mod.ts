@@ -2,7 +2,8 @@
  * Readers and writers for recordings and arrays: CSV (plain and the pandas /
  * brian2modelfitting layout), NPY and NPZ (NumPy), raw little-endian
  * float32/float64 with a JSON sidecar, and incremental chunked readers over
- * byte streams.
+ * byte streams; ABF (Axon) and NWB 2.x icephys recordings (`readAbf`,
+ * `readNwb`, `loadTraces`).
  *
  * @example
  * ```ts
@@ -71,5 +72,36 @@ export {
   type ReadChunksOptions,
   type RecordingChunk,
 } from "./chunks.ts";
+export {
+  ABF_EPOCH_TYPES,
+  ABF_OPERATION_MODES,
+  type AbfChannel,
+  type AbfChunkOptions,
+  type AbfDac,
+  type AbfEpoch,
+  type AbfRecording,
+  type AbfSweep,
+  type AbfTag,
+  readAbf,
+  type ReadAbfOptions,
+} from "./abf.ts";
+export {
+  NWB_RESPONSE_TYPES,
+  NWB_STIMULUS_TYPES,
+  type NwbRecording,
+  type NwbSeries,
+  type NwbSweep,
+  readNwb,
+  type ReadNwbOptions,
+} from "./nwb.ts";
+export {
+  type LoadedTraces,
+  loadTraces,
+  type LoadTracesOptions,
+  recordingChunks,
+  type RecordingChunksOptions,
+  type RecordingFormat,
+  recordingFormat,
+} from "./recordings.ts";
 export { type PathLike } from "./files.ts";
 export { type ByteChunks } from "./_bytes.ts";

@@ -137,10 +137,12 @@ function formatOf(path: string | URL): ChunkFormat {
   if (p.endsWith(".f64")) return "f64";
   if (p.endsWith(".npy")) return "npy";
   if (p.endsWith(".csv") || p.endsWith(".txt")) return "csv";
+  if (p.endsWith(".abf")) return "abf";
+  if (p.endsWith(".nwb")) return "nwb";
   throw new TypeError(
     `cannot tell the format of ${
       String(path)
-    } from its extension (.f32, .f64, .npy, .csv); give { path, format }`,
+    } from its extension (.f32, .f64, .npy, .csv, .abf, .nwb); give { path, format }`,
   );
 }
 

@@ -1,0 +1,77 @@
+// Peak RSS of a streamed fit (examples/stream_fit_abf.ts) against recording
+// length: a real gap-free ABF2 file (2020_07_29_0062.abf, 18.4 s) and files
+// assembled from it by repeating its data section k times (section pointers
+// behind the data shifted, DataSection entry count scaled). Writes JSON to
+// stdout: [{ k, samples, seconds, peakRssMiB, mse }].
+//
+// The example runs with --expose-gc and collects garbage before each RSS
+// sample (every 50 ms), so the peak is memory kept alive.
+//
+//   deno run -A bench/abf_stream_rss.ts [--heap MiB] [k...]   (default 1 4 16)
+const src = new URL(
+  "../tests/fixtures/recordings/abf/2020_07_29_0062.abf",
+  import.meta.url,
+);
+const bytes = await Deno.readFile(src);
+const view = new DataView(bytes.buffer);
+const dataEntry = 76 + 16 * 10;
+const dataBlock = view.getUint32(dataEntry, true);
+const dataStart = dataBlock * 512;
+const dataBytes = Number(view.getBigInt64(dataEntry + 8, true)) * 2;
+if (dataBytes % 512 !== 0) throw new Error("data section is not whole blocks");
+// --heap N caps the V8 heap at N MiB: the fit must still complete for every
+// length (it would run out of memory if it kept data proportional to length)
+const hi = Deno.args.indexOf("--heap");
+const heap = hi >= 0 ? Number(Deno.args[hi + 1]) : 0;
+const rest = Deno.args.filter((_, i) => hi < 0 || (i !== hi && i !== hi + 1));
+const ks = rest.length ? rest.map(Number) : [1, 4, 16];
+const dir = await Deno.makeTempDir({ prefix: "abf_rss_" });
+const out = [];
+for (const k of ks) {
+  const total = dataStart + k * dataBytes +
+    (bytes.length - dataStart - dataBytes);
+  const b = new Uint8Array(total);
+  b.set(bytes.subarray(0, dataStart));
+  for (let i = 0; i < k; i++) {
+    b.set(
+      bytes.subarray(dataStart, dataStart + dataBytes),
+      dataStart + i * dataBytes,
+    );
+  }
+  b.set(bytes.subarray(dataStart + dataBytes), dataStart + k * dataBytes);
+  const v = new DataView(b.buffer);
+  for (let s = 0; s < 18; s++) {
+    const at = v.getUint32(76 + 16 * s, true);
+    if (at > dataBlock) {
+      v.setUint32(76 + 16 * s, at + (k - 1) * dataBytes / 512, true);
+    }
+  }
+  v.setBigInt64(dataEntry + 8, BigInt(k * dataBytes / 2), true);
+  const path = `${dir}/x${k}.abf`;
+  await Deno.writeFile(path, b);
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../examples/stream_fit_abf.ts", import.meta.url).pathname,
+      "--file",
+      path,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout);
+  if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+  const samples = Number(/: (\d+) samples/.exec(text)![1]);
+  out.push({
+    k,
+    heapLimitMiB: heap || null,
+    samples,
+    seconds: samples / 10000,
+    peakRssMiB: Number(/peak RSS ([\d.]+) MiB/.exec(text)![1]),
+    mse: Number(/MSE ([\d.e+-]+) V/.exec(text)![1]),
+  });
+  await Deno.remove(path);
+}
+await Deno.remove(dir, { recursive: true });
+console.log(JSON.stringify(out, null, 2));
