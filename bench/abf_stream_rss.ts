@@ -4,10 +4,13 @@
 // behind the data shifted, DataSection entry count scaled). Writes JSON to
 // stdout: [{ k, samples, seconds, peakRssMiB, mse }].
 //
-// The example runs with --expose-gc and collects garbage before each RSS
-// sample (every 50 ms), so the peak is memory kept alive.
+// By default the example runs as a user would run it (no V8 flags): the peak
+// includes garbage the collector has not yet freed. --gc runs it with
+// --expose-gc, collecting garbage before each RSS sample (every 50 ms), so the
+// peak is memory kept alive; --heap N caps the V8 old space at N MiB.
 //
-//   deno run -A bench/abf_stream_rss.ts [--heap MiB] [k...]   (default 1 4 16)
+//   deno run -A bench/abf_stream_rss.ts [--gc] [--heap MiB] [k...]   (default 1 4 16 64)
+
 const src = new URL(
   "../tests/fixtures/recordings/abf/2020_07_29_0062.abf",
   import.meta.url,
@@ -23,8 +26,15 @@ if (dataBytes % 512 !== 0) throw new Error("data section is not whole blocks");
 // length (it would run out of memory if it kept data proportional to length)
 const hi = Deno.args.indexOf("--heap");
 const heap = hi >= 0 ? Number(Deno.args[hi + 1]) : 0;
-const rest = Deno.args.filter((_, i) => hi < 0 || (i !== hi && i !== hi + 1));
-const ks = rest.length ? rest.map(Number) : [1, 4, 16];
+const gc = Deno.args.includes("--gc");
+const rest = Deno.args.filter((a, i) =>
+  a !== "--gc" && (hi < 0 || (i !== hi && i !== hi + 1))
+);
+const ks = rest.length ? rest.map(Number) : [1, 4, 16, 64];
+const v8 = [
+  ...(gc ? ["--expose-gc"] : []),
+  ...(heap ? [`--max-old-space-size=${heap}`] : []),
+];
 const dir = await Deno.makeTempDir({ prefix: "abf_rss_" });
 const out = [];
 for (const k of ks) {
@@ -53,6 +63,7 @@ for (const k of ks) {
     args: [
       "run",
       "-A",
+      ...(v8.length ? [`--v8-flags=${v8.join(",")}`] : []),
       new URL("../examples/stream_fit_abf.ts", import.meta.url).pathname,
       "--file",
       path,
@@ -66,6 +77,7 @@ for (const k of ks) {
   out.push({
     k,
     heapLimitMiB: heap || null,
+    forcedGc: gc,
     samples,
     seconds: samples / 10000,
     peakRssMiB: Number(/peak RSS ([\d.]+) MiB/.exec(text)![1]),

@@ -1,6 +1,6 @@
 // The SIMD WebAssembly kernel behind the CPU backend (single thread per
 // instance). Memory layout and code come from wasm_renderer.ts.
-import type { ChunkData, Kernel, KernelSpec } from "./backend.ts";
+import type { ChunkData, Kernel, KernelBlock, KernelSpec } from "./backend.ts";
 import { renderWasmKernel, type WasmLayout } from "./wasm_renderer.ts";
 
 const SPIKE_CAPACITY = 1 << 20;
@@ -30,7 +30,6 @@ export class WasmKernel implements Kernel {
     const acc = spec.accumulate
       ? {
         variable: spec.accumulate.variable,
-        startStep: spec.accumulate.startStep,
         weighted: !!spec.accumulate.weights,
         weightsLength: spec.accumulate.weights?.length ?? 0,
       }
@@ -43,7 +42,6 @@ export class WasmKernel implements Kernel {
       inputs,
       accumulate: acc,
       spikeCapacity: SPIKE_CAPACITY,
-      stepOrigin: spec.stepOrigin ?? 0,
     });
     this.#layout = layout;
     this.#mem = new WebAssembly.Memory({ initial: pages });
@@ -86,12 +84,75 @@ export class WasmKernel implements Kernel {
       for (let i = 0; i < L.nPad; i++) {
         base[i] = (Math.min(i, n - 1) % v.rows) * v.length;
       }
+      this.#rows[k] = v.rows;
     }
     if (spec.accumulate?.weights) {
       arr(L.accumWeights, spec.accumulate.weights.length).set(
         spec.accumulate.weights,
       );
     }
+    this.#weightsLength = spec.accumulate?.weights?.length ?? 0;
+    const scalars = new Int32Array(this.#mem.buffer);
+    scalars[L.stepOrigin >> 2] = spec.stepOrigin ?? 0;
+    scalars[L.accumStart >> 2] = spec.accumulate?.startStep ?? 0;
+  }
+
+  #rows: Record<string, number> = {};
+  #weightsLength = 0;
+
+  load(block: KernelBlock): boolean {
+    const L = this.#layout;
+    const spec = this.#spec;
+    const names = Object.keys(block.inputs);
+    if (names.length !== Object.keys(L.inputs).length) return false;
+    for (const k of names) {
+      const v = block.inputs[k];
+      const li = L.inputs[k];
+      if (!li || v.rows !== this.#rows[k] || v.length > li.length) {
+        return false;
+      }
+    }
+    const acc = spec.accumulate;
+    if (!acc !== (block.accumulateStart === undefined)) return false;
+    if (!!acc?.weights !== !!block.weights) return false;
+    if (block.weights && block.weights.length > this.#weightsLength) {
+      return false;
+    }
+    if (!Number.isInteger(block.stepOrigin) || block.stepOrigin < 0) {
+      throw new RangeError(
+        `stepOrigin must be a non-negative integer, got ${block.stepOrigin}`,
+      );
+    }
+    const arr = (off: number, len: number) =>
+      L.elem === 8
+        ? new Float64Array(this.#mem.buffer, off, len)
+        : new Float32Array(this.#mem.buffer, off, len);
+    for (const k of names) {
+      const v = block.inputs[k];
+      const li = L.inputs[k];
+      // rows keep the compiled stride; a shorter block holds its last sample
+      // to the compiled end, which the clipped index then reads as it would
+      // the block's last sample
+      for (let r = 0; r < v.rows; r++) {
+        const row = arr(li.data + r * li.length * L.elem, li.length);
+        row.set(v.data.subarray(r * v.length, (r + 1) * v.length));
+        row.fill(v.data[(r + 1) * v.length - 1], v.length);
+      }
+    }
+    if (block.weights) {
+      const w = arr(L.accumWeights, this.#weightsLength);
+      w.set(block.weights);
+      w.fill(0, block.weights.length);
+    }
+    if (acc) {
+      arr(L.accum, L.nPad).fill(0);
+      arr(L.accumCount, L.nPad).fill(0);
+    }
+    const scalars = new Int32Array(this.#mem.buffer);
+    scalars[L.stepOrigin >> 2] = block.stepOrigin;
+    scalars[L.accumStart >> 2] = block.accumulateStart ?? 0;
+    this.#step = 0;
+    return true;
   }
 
   get step(): number {

@@ -93,6 +93,18 @@ export interface ChunkData {
   readonly spikeOverflow: Int32Array;
 }
 
+/** The next block of a long simulation, for {@linkcode Kernel.load}. */
+export interface KernelBlock {
+  /** Inputs and `<var>_target` arrays of the block: the compiled names and rows. */
+  readonly inputs: Readonly<Record<string, TimedInput>>;
+  /** Absolute step of the block's step 0. */
+  readonly stepOrigin: number;
+  /** First accumulated step, relative to the block's step 0 (kernels with accumulation). */
+  readonly accumulateStart?: number;
+  /** Weight per step of the block (kernels compiled with weights). */
+  readonly weights?: Float64Array;
+}
+
 /** A compiled batch simulation. */
 export interface Kernel {
   /** Which device runs it. */
@@ -109,6 +121,20 @@ export interface Kernel {
   readState(): Promise<Record<string, Float64Array>>;
   /** Accumulated squared errors and sample counts per neuron. */
   readAccumulator(): Promise<{ sum: Float64Array; count: Float64Array }>;
+  /**
+   * Continue from the current state (including `lastspike` and
+   * `not_refractory`) with the inputs of the next block, as a new kernel
+   * compiled with that block and `init` = the current state would: the step
+   * index restarts at 0, `t` and the noise at `block.stepOrigin`, the
+   * accumulator at 0. Optional; returns false, changing nothing, when the
+   * block does not fit what was compiled (other names or rows, more samples
+   * or weights than compiled, worker threads): the caller compiles a new
+   * kernel instead. Reusing one kernel keeps a long streamed simulation from
+   * allocating (and leaving to the collector) a kernel per block.
+   * @param block the next block
+   * @returns whether the kernel took the block
+   */
+  load?(block: KernelBlock): boolean;
   /** Free buffers and workers. */
   dispose(): void;
 }

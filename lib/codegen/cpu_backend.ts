@@ -6,7 +6,13 @@
  * noise is counter-based).
  * @module
  */
-import type { Backend, ChunkData, Kernel, KernelSpec } from "./backend.ts";
+import type {
+  Backend,
+  ChunkData,
+  Kernel,
+  KernelBlock,
+  KernelSpec,
+} from "./backend.ts";
 import { registerBackend } from "./backend.ts";
 import { renderJsKernel } from "./js_renderer.ts";
 import { makeRuntime } from "./_cpu_runtime.ts";
@@ -287,6 +293,47 @@ class CpuKernel implements Kernel {
       this.#io.notRefractory as Uint8Array,
     );
     return Promise.resolve(out);
+  }
+
+  load(block: KernelBlock): boolean {
+    // worker threads hold their own view of the inputs: compile anew
+    if (this.#workers.length > 0 || this.#disposed) return false;
+    const spec = this.#spec;
+    const names = Object.keys(block.inputs);
+    const inputs = this.#io.inputs as Record<
+      string,
+      { data: Float64Array | Float32Array; rows: number; length: number }
+    >;
+    if (names.length !== Object.keys(inputs).length) return false;
+    for (const k of names) {
+      if (!inputs[k] || inputs[k].rows !== block.inputs[k].rows) return false;
+    }
+    const acc = spec.accumulate;
+    if (!acc !== (block.accumulateStart === undefined)) return false;
+    if (!!acc?.weights !== !!block.weights) return false;
+    if (!Number.isInteger(block.stepOrigin) || block.stepOrigin < 0) {
+      throw new RangeError(
+        `stepOrigin must be a non-negative integer, got ${block.stepOrigin}`,
+      );
+    }
+    const f32 = spec.precision === "f32";
+    for (const k of names) {
+      const v = block.inputs[k];
+      inputs[k] = {
+        data: f32 ? Float32Array.from(v.data) : v.data,
+        rows: v.rows,
+        length: v.length,
+      };
+    }
+    this.#io.stepOrigin = block.stepOrigin;
+    if (acc) {
+      (this.#io.accum as Float64Array).fill(0);
+      (this.#io.accumCount as Float64Array).fill(0);
+      this.#io.accumStart = block.accumulateStart;
+      this.#io.accumWeights = block.weights ?? null;
+    }
+    this.#step = 0;
+    return true;
   }
 
   readAccumulator(): Promise<{ sum: Float64Array; count: Float64Array }> {

@@ -40,8 +40,19 @@ export interface WasmLayout {
   readonly spikeCount: number;
   readonly spikes: number;
   readonly spikeCapacity: number;
+  /** Address of the i32 absolute step of step 0 (`t = (stepOrigin + k) dt`, written by the kernel). */
+  readonly stepOrigin: number;
+  /** Address of the i32 first accumulated step (written by the kernel). */
+  readonly accumStart: number;
   readonly end: number;
 }
+
+/**
+ * Fixed addresses below the first allocation (64) of the run-time scalars
+ * that a kernel may change between blocks without recompiling.
+ */
+const STEP_ORIGIN_ADDR = 16;
+const ACCUM_START_ADDR = 20;
 
 /** Options of {@linkcode renderWasmKernel}. */
 export interface WasmKernelOptions {
@@ -50,15 +61,16 @@ export interface WasmKernelOptions {
   readonly dt: number;
   readonly record: readonly string[];
   readonly inputs: Record<string, { rows: number; length: number }>;
+  /**
+   * Error accumulation (the first accumulated step is read from memory at
+   * `layout.accumStart`, so that blocks can change it).
+   */
   readonly accumulate?: {
     variable: string;
-    startStep: number;
     weighted: boolean;
     weightsLength: number;
   } | null;
   readonly spikeCapacity: number;
-  /** Absolute step of step 0 (`t = (stepOrigin + k) dt`). Default 0. */
-  readonly stepOrigin?: number;
 }
 
 type Kind = "f" | "m";
@@ -119,6 +131,8 @@ export function renderWasmKernel(
     spikeCount,
     spikes,
     spikeCapacity: o.spikeCapacity,
+    stepOrigin: STEP_ORIGIN_ADDR,
+    accumStart: ACCUM_START_ADDR,
     end,
   };
 
@@ -604,9 +618,9 @@ export function renderWasmKernel(
   b.get(K0).set(k);
   b.op(OP.block, 0x40, OP.loop, 0x40);
   b.get(k).get(K0).get(STEPS).op(OP.i32_add).op(OP.i32_ge_s).op(OP.br_if, 1);
-  // t = (stepOrigin + k) * dt
+  // t = (stepOrigin + k) * dt, stepOrigin read from memory
   b.get(k);
-  if (o.stepOrigin) b.i32(o.stepOrigin).op(OP.i32_add);
+  b.i32(0).op(OP.i32_load, 2, ...uleb(STEP_ORIGIN_ADDR)).op(OP.i32_add);
   b.op(OP.f64_convert_i32_s).f64(o.dt).op(OP.f64_mul);
   V.fromF64();
   b.simd(splatOp).set(tvec);
@@ -642,7 +656,9 @@ export function renderWasmKernel(
     b.op(OP.end);
   }
   if (acc) {
-    b.get(k).i32(acc.startStep).op(OP.i32_ge_s);
+    b.get(k).i32(0).op(OP.i32_load, 2, ...uleb(ACCUM_START_ADDR)).op(
+      OP.i32_ge_s,
+    );
     b.op(OP.if, 0x40);
     const s = getScratch();
     toF(emit(p.recordable.get(acc.variable)!));

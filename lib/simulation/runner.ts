@@ -75,6 +75,18 @@ export interface RunnerOptions {
     | null;
 }
 
+/** The next block of a simulation continued by {@linkcode Runner.continueWith}. */
+export interface RunnerBlock {
+  /** Input arrays of the block per input variable (SI), as in `create`. */
+  input?: Record<string, TraceMatrix>;
+  /** Target arrays of the block. */
+  targets?: Record<string, TraceMatrix>;
+  /** Absolute step of the block's first step. */
+  stepOrigin: number;
+  /** Accumulation of the block (runners created with `accumulate`): first step relative to the block, weights per step. */
+  accumulate?: { startStep: number; weights?: Float64Array };
+}
+
 /** One chunk of a running simulation. */
 export interface Chunk {
   /** Time of the first step of the chunk (s). */
@@ -154,6 +166,52 @@ export function toTimedInput(
   return { data, rows: rows.length, length };
 }
 
+/** Inputs, targets and the accumulated target as `TimedInput`s, checked against `n` neurons. */
+function timedInputs(
+  model: NeuronModel,
+  input: Record<string, TraceMatrix>,
+  targets: Record<string, TraceMatrix>,
+  accumulate: RunnerOptions["accumulate"],
+  n: number,
+): Record<string, TimedInput> {
+  const timed: Record<string, TimedInput> = {};
+  for (const [k, m] of Object.entries(input)) {
+    const ti = toTimedInput(k, m);
+    if (n % ti.rows !== 0) {
+      throw new RangeError(
+        `input '${k}' has ${ti.rows} rows, but ${n} neurons need 1, ${n} or a divisor of ${n} rows (neuron i reads row i % rows)`,
+      );
+    }
+    timed[k] = ti;
+  }
+  for (const t of model.program.targets) {
+    const m = targets[t];
+    if (!m) {
+      throw new TypeError(
+        `the model references '${t}_target' but no target for '${t}' was given`,
+      );
+    }
+    const ti = toTimedInput(`${t}_target`, m, "target");
+    if (n % ti.rows !== 0) {
+      throw new RangeError(
+        `target '${t}' has ${ti.rows} rows, incompatible with ${n} neurons`,
+      );
+    }
+    timed[`${t}_target`] = ti;
+  }
+  if (accumulate && !timed[`${accumulate.variable}_target`]) {
+    const a = accumulate.variable;
+    const m = targets[a];
+    if (!m) {
+      throw new TypeError(
+        `error accumulation on '${a}' needs targets: { ${a}: ... }`,
+      );
+    }
+    timed[`${a}_target`] = toTimedInput(`${a}_target`, m, "target");
+  }
+  return timed;
+}
+
 function rowCount(m: TraceMatrix): number {
   if (m instanceof Float64Array || m instanceof Float32Array) return 1;
   if (Array.isArray(m) && m.length > 0 && typeof m[0] !== "number") {
@@ -216,6 +274,7 @@ export class Runner {
   /** The device that runs the simulation. */
   readonly device: "cpu" | "webgpu";
   #kernel: Kernel;
+  #options: RunnerOptions;
 
   private constructor(
     model: NeuronModel,
@@ -224,7 +283,9 @@ export class Runner {
     record: string[],
     every: number,
     kernel: Kernel,
+    options: RunnerOptions,
   ) {
+    this.#options = options;
     this.model = model;
     this.dt = dt;
     this.nNeurons = n;
@@ -309,41 +370,7 @@ export class Runner {
         `nNeurons must be a positive integer, got ${options.nNeurons}`,
       );
     }
-    const timed: Record<string, TimedInput> = {};
-    for (const [k, m] of Object.entries(input)) {
-      const ti = toTimedInput(k, m);
-      if (n % ti.rows !== 0) {
-        throw new RangeError(
-          `input '${k}' has ${ti.rows} rows, but ${n} neurons need 1, ${n} or a divisor of ${n} rows (neuron i reads row i % rows)`,
-        );
-      }
-      timed[k] = ti;
-    }
-    for (const t of model.program.targets) {
-      const m = targets[t];
-      if (!m) {
-        throw new TypeError(
-          `the model references '${t}_target' but no target for '${t}' was given`,
-        );
-      }
-      const ti = toTimedInput(`${t}_target`, m, "target");
-      if (n % ti.rows !== 0) {
-        throw new RangeError(
-          `target '${t}' has ${ti.rows} rows, incompatible with ${n} neurons`,
-        );
-      }
-      timed[`${t}_target`] = ti;
-    }
-    if (options.accumulate && !timed[`${options.accumulate.variable}_target`]) {
-      const a = options.accumulate.variable;
-      const m = targets[a];
-      if (!m) {
-        throw new TypeError(
-          `error accumulation on '${a}' needs targets: { ${a}: ... }`,
-        );
-      }
-      timed[`${a}_target`] = toTimedInput(`${a}_target`, m, "target");
-    }
+    const timed = timedInputs(model, input, targets, options.accumulate, n);
     // parameters
     const params: Record<string, Float64Array> = {};
     for (const k of Object.keys(options.params ?? {})) {
@@ -461,7 +488,7 @@ export class Runner {
       engine: options.engine,
       spikeCapacity: options.spikeCapacity,
     });
-    return new Runner(model, dt, n, record, every, kernel);
+    return new Runner(model, dt, n, record, every, kernel, options);
   }
 
   /** Steps run so far. */
@@ -506,6 +533,69 @@ export class Runner {
   /** Accumulated squared errors and counts per neuron (when `accumulate` was given). */
   accumulator(): Promise<{ sum: Float64Array; count: Float64Array }> {
     return this.#kernel.readAccumulator();
+  }
+
+  /**
+   * Continue the simulation from its current state with the inputs and
+   * targets of the next block: the same as replacing this runner by
+   * `Runner.create(model, { ...options, input, targets, init: await
+   * this.state(), stepOrigin, accumulate })` (the step index restarts at 0,
+   * `t` and the noise at `stepOrigin`, the accumulator at 0), but reusing the
+   * compiled kernel and its memory where the block fits it (same inputs and
+   * rows, no more samples than the first block; the CPU backend in one
+   * thread). A long recording simulated block by block then allocates one
+   * kernel, not one per block.
+   * @param block the next block's inputs and targets (SI, rows as in
+   *   `create`), its absolute first step, and the accumulation start
+   *   (relative to the block) and weights
+   * @returns when the runner is ready for `step`
+   * @throws {TypeError} bad shapes or missing inputs (as `create`)
+   * @throws {RangeError} bad values
+   */
+  async continueWith(block: RunnerBlock): Promise<void> {
+    const o = this.#options;
+    const input = block.input ?? {};
+    const targets = block.targets ?? {};
+    const acc = o.accumulate
+      ? {
+        variable: o.accumulate.variable,
+        startStep: block.accumulate?.startStep ?? 0,
+        weights: block.accumulate?.weights,
+      }
+      : null;
+    if (block.accumulate && !acc) {
+      throw new TypeError(
+        "continueWith: accumulate given but the runner was created without accumulate",
+      );
+    }
+    if (acc && (!Number.isInteger(acc.startStep) || acc.startStep < 0)) {
+      throw new RangeError(
+        `accumulate.startStep must be a non-negative integer, got ${acc.startStep}`,
+      );
+    }
+    const timed = timedInputs(this.model, input, targets, acc, this.nNeurons);
+    if (
+      this.#kernel.load?.({
+        inputs: timed,
+        stepOrigin: block.stepOrigin,
+        accumulateStart: acc ? acc.startStep : undefined,
+        weights: acc?.weights,
+      })
+    ) {
+      return;
+    }
+    const next = await Runner.create(this.model, {
+      ...o,
+      nNeurons: this.nNeurons,
+      input,
+      targets,
+      init: await this.state(),
+      stepOrigin: block.stepOrigin,
+      accumulate: acc,
+    });
+    this.#kernel.dispose();
+    this.#kernel = next.#kernel;
+    this.#options = next.#options;
   }
 
   /** Free the kernel's buffers and workers. */

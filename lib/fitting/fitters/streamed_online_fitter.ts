@@ -8,12 +8,13 @@
  * samples at a time, and accumulates the squared error per set inside the
  * kernel (the online error path of `Runner`'s `accumulate` option).
  *
- * How blocks are simulated: a block is simulated by a fresh `Runner` whose
- * inputs and targets are that block, started at the block's absolute step
- * (`stepOrigin`, so `t` and the counter-based noise are those of one long
- * run) from the exact final state of the previous block (`runner.state()`,
- * including `lastspike` and `not_refractory`). The per-block error sums and
- * counts are added up. Every model the OnlineTraceFitter accepts streams
+ * How blocks are simulated: one `Runner` per round; each block is loaded
+ * into it with `runner.continueWith` (its inputs and targets, its absolute
+ * first step as `stepOrigin`, so `t` and the counter-based noise are those
+ * of one long run), continuing from the exact final state of the previous
+ * block (including `lastspike` and `not_refractory`), in the same compiled
+ * kernel and memory where the backend allows it (else a new kernel from
+ * that state). The per-block error sums and counts are added up. Every model the OnlineTraceFitter accepts streams
  * exactly: stochastic ones, ones that use `t`, refractory ones.
  *
  * Sources: a path (or a `fromRecording(path)` Observable) is counted once at
@@ -39,7 +40,7 @@ import {
   type ReadChunksOptions,
   type RecordingChunk,
 } from "../../io/chunks.ts";
-import { Runner } from "../../simulation/runner.ts";
+import { Runner, type RunnerBlock } from "../../simulation/runner.ts";
 import {
   ProgressCounter,
   type StreamProgress,
@@ -593,6 +594,22 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
     return { start: ref.c!.start, samples: ref.c!.samples, input, output };
   }
 
+  /** The current block as the next block of a runner. */
+  #blockOf(st: RoundState): RunnerBlock {
+    const b = st.block;
+    return {
+      input: b.input,
+      targets: { [this.#outputName]: b.output },
+      stepOrigin: b.start,
+      accumulate: {
+        startStep: Math.min(b.samples, Math.max(0, st.startStep - b.start)),
+        weights: st.weights
+          ? st.weights.subarray(b.start, b.start + b.samples)
+          : undefined,
+      },
+    };
+  }
+
   #blockRunner(
     st: RoundState,
     init: Record<string, number | string | Float64Array>,
@@ -707,12 +724,12 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
         counter.add(st.block.samples);
         const next = await this.#readBlock(st);
         if (!next) break;
-        // the exact final state, including lastspike and not_refractory
-        const init = await run.runner.state();
+        // continue from the exact final state (including lastspike and
+        // not_refractory) in the same kernel: one kernel per round, not one
+        // per block (a kernel per block left wasm memories and compiled
+        // modules to the collector, and peak RSS grew with the length)
         st.block = next;
-        const r2 = await this.#blockRunner(st, init);
-        run.runner.dispose();
-        run.runner = r2;
+        await run.runner.continueWith(this.#blockOf(st));
       }
     } finally {
       await closeAll(st.its);
