@@ -51,6 +51,8 @@ import {
   type ConditionalPairplotOptions,
 } from "../plot/conditional.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
+import { loadTraces, type RecordingFormat } from "../io/recordings.ts";
+import type { PathLike } from "../io/files.ts";
 
 /**
  * Inference methods: `"NPE"` (sbi's NPE-C / APT), `"NLE"` (NLE-A, MCMC),
@@ -138,6 +140,65 @@ export interface InferencerOptions {
   precision?: "f64" | "f32";
   /** Maximum number of recorded values held at once while extracting features. Default 2e7. */
   maxBatchValues?: number;
+}
+
+/**
+ * An ABF or NWB recording in place of in-memory traces (read whole with
+ * `loadTraces`, SI units), for {@linkcode Inferencer.create}.
+ */
+export interface InferencerRecording {
+  /** The file (`.abf`, `.nwb`). */
+  path: PathLike;
+  /** `"abf"` or `"nwb"`; default from the extension. */
+  format?: RecordingFormat;
+  /** Sweeps (ABF: numbers from 0; NWB: `sweep_number`s). Default: every sweep. */
+  sweeps?: readonly number[];
+  /**
+   * Which trace. For an output variable: `loadTraces`'s `output` (ABF: a
+   * channel name or position, default the first channel; NWB: a series type
+   * or name, default every `CurrentClampSeries`). For an input variable:
+   * ABF: `loadTraces`'s `input` (`"stimulus"`, the default, `"DAC n"`, a DAC
+   * name or a recorded channel); NWB: the response series (type or name)
+   * whose stimulus series is taken (default every `CurrentClampSeries`).
+   */
+  channel?: string | number;
+}
+
+/** Traces, a recording path, or a recording with options. */
+export type InferencerTraces = TraceMatrix | string | URL | InferencerRecording;
+
+/**
+ * Options of {@linkcode Inferencer.create}: those of the constructor, with
+ * any input or output variable given as a recording file. `dt` defaults to
+ * the files' sampling interval.
+ */
+export interface InferencerCreateOptions
+  extends Omit<InferencerOptions, "input" | "output" | "dt"> {
+  /** Time step (s); default the recordings'. When given, it must equal theirs. */
+  dt?: number;
+  /** Input traces or recordings per input variable. */
+  input?: Record<string, InferencerTraces>;
+  /** Observed traces or recordings per output variable (`spikes`: spike times in memory only). */
+  output: Record<string, InferencerTraces | readonly ArrayLike<number>[]>;
+}
+
+/** SI unit symbols of `loadTraces` and the unit names of equations. */
+const SI_NAMES: Record<string, string> = {
+  V: "volt",
+  A: "amp",
+  S: "siemens",
+  F: "farad",
+  s: "second",
+  Hz: "hertz",
+  ohm: "ohm",
+};
+
+function isRecording(
+  x: unknown,
+): x is string | URL | InferencerRecording {
+  return typeof x === "string" || x instanceof URL ||
+    (typeof x === "object" && x !== null && !Array.isArray(x) &&
+      !ArrayBuffer.isView(x) && "path" in x);
 }
 
 /** Options of {@linkcode Inferencer.infer}. */
@@ -320,6 +381,130 @@ export class Inferencer {
         }]`,
       );
     }
+  }
+
+  /**
+   * Build an Inferencer whose inputs and/or observed outputs are read from
+   * ABF or NWB recordings (rows = sweeps, SI units): a path takes the
+   * defaults of `loadTraces` (ABF: the first channel as output and the
+   * command waveform as input; NWB: every `CurrentClampSeries` and its
+   * stimulus), `{ path, sweeps, channel }` selects. The units of each loaded
+   * trace are checked against the model variable, and `dt` against the
+   * files'.
+   *
+   * @example
+   * ```ts ignore
+   * const inf = await Inferencer.create({
+   *   model: "dv/dt = (gl*(El - v) + I)/C : volt\ngl : siemens\nC : farad\nEl : volt",
+   *   input: { I: { path: "cell.abf", sweeps: [0, 1, 2] } },
+   *   output: { v: { path: "cell.abf", sweeps: [0, 1, 2], channel: "IN 0" } },
+   *   features: { v: [mean, max] },
+   *   paramInit: { v: "El" },
+   * });
+   * ```
+   * @param options as the constructor's, with recordings allowed for input
+   *   and output variables and `dt` optional
+   * @returns the Inferencer
+   * @throws {RangeError} a sweep, channel or series not in a file (the
+   *   message lists what it has), a `dt` different from the files', files
+   *   sampled at different rates
+   * @throws {DimensionMismatchError} a trace whose unit is not the model
+   *   variable's (e.g. a voltage-clamp current as `v`)
+   * @throws {DataFormatError} a malformed file
+   * @throws {TypeError} as the constructor
+   */
+  static async create(options: InferencerCreateOptions): Promise<Inferencer> {
+    if (!options || typeof options !== "object") {
+      throw new TypeError("Inferencer.create needs an options object");
+    }
+    const model = typeof options.model === "string"
+      ? new NeuronModel(options.model, {
+        method: options.method,
+        threshold: options.threshold,
+        reset: options.reset,
+        refractory: options.refractory,
+        namespace: options.namespace,
+        inputUnits: options.inputUnits,
+      })
+      : options.model;
+    let dt: number | undefined;
+    let dtFrom = "";
+    const load = async (
+      kind: "input" | "output",
+      name: string,
+      src: string | URL | InferencerRecording,
+    ): Promise<Float64Array[]> => {
+      if (name === "spikes") {
+        throw new TypeError(
+          "output 'spikes' takes spike times in memory, not a recording file",
+        );
+      }
+      const rec: InferencerRecording = typeof src === "string" ||
+          src instanceof URL
+        ? { path: src }
+        : src;
+      const format = rec.format ??
+        (String(rec.path instanceof URL ? rec.path.pathname : rec.path)
+            .toLowerCase().endsWith(".abf")
+          ? "abf"
+          : undefined);
+      const isAbf = format === "abf";
+      const loaded = await loadTraces(rec.path, {
+        format: rec.format,
+        sweeps: rec.sweeps,
+        output: kind === "output" || !isAbf ? rec.channel : undefined,
+        input: kind === "output"
+          ? null
+          : isAbf
+          ? (rec.channel ?? "stimulus")
+          : "stimulus",
+      });
+      const file = String(rec.path);
+      const unit = kind === "output" ? loaded.units.output : loaded.units.input;
+      const v = model.description.variables.get(name);
+      if (unit && SI_NAMES[unit] && v) {
+        const got = parseQuantity(`1 ${SI_NAMES[unit]}`).dim;
+        if (!got.equals(v.dim)) {
+          throw new DimensionMismatchError(
+            `${kind} '${name}' read from ${file} is in ${unit} (${got}), but the model's '${name}' is in ${v.dim}`,
+            got,
+            v.dim,
+          );
+        }
+      }
+      if (dt === undefined) {
+        dt = loaded.dt;
+        dtFrom = file;
+      } else if (Math.abs(loaded.dt - dt) > 1e-9 * dt) {
+        throw new RangeError(
+          `${kind} '${name}': ${file} is sampled every ${loaded.dt} s, ${dtFrom} every ${dt} s`,
+        );
+      }
+      return kind === "output" ? loaded.output : loaded.input;
+    };
+    const input: Record<string, TraceMatrix> = {};
+    for (const [k, m] of Object.entries(options.input ?? {})) {
+      input[k] = isRecording(m) ? await load("input", k, m) : m;
+    }
+    const output: Record<string, TraceMatrix | readonly ArrayLike<number>[]> =
+      {};
+    for (const [k, m] of Object.entries(options.output ?? {})) {
+      output[k] = isRecording(m) ? await load("output", k, m) : m;
+    }
+    if (options.dt !== undefined && dt !== undefined) {
+      if (!(Math.abs(options.dt - dt) <= 1e-9 * dt)) {
+        throw new RangeError(
+          `dt = ${options.dt} s, but ${dtFrom} is sampled every ${dt} s`,
+        );
+      }
+    }
+    const step = options.dt ?? dt;
+    if (step === undefined) {
+      throw new TypeError(
+        "Inferencer.create: give dt (no input or output is a recording file)",
+      );
+    }
+    return new Inferencer({ ...options, model, dt: step, input, output });
   }
 
   /**

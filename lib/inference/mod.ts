@@ -74,7 +74,10 @@ export { loadPosterior, savePosterior } from "./posteriors/file.ts";
 export {
   type Feature,
   Inferencer,
+  type InferencerCreateOptions,
   type InferencerOptions,
+  type InferencerRecording,
+  type InferencerTraces,
   type InferOptions,
 } from "./inferencer.ts";
 export {
