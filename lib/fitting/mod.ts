@@ -62,6 +62,10 @@ export {
   type RefineResult,
   refineTraceFitter,
 } from "./refine.ts";
+export type {
+  StreamedRefineOptions,
+  StreamedRefineResult,
+} from "./fitters/_streamed_refine.ts";
 export {
   callbackSetup,
   type FitCallback,

@@ -27,6 +27,12 @@ import {
   type TraceRows,
 } from "./fitter.ts";
 import { isTraceSource, outputVariables, toRows } from "./_util.ts";
+import {
+  type RefineBlock,
+  streamedRefine,
+  type StreamedRefineOptions,
+  type StreamedRefineResult,
+} from "./_streamed_refine.ts";
 import type {
   StreamedOnlineTraceFitter,
   StreamedOnlineTraceFitterOptions,
@@ -151,6 +157,60 @@ export class OnlineTraceFitter extends Fitter<MSEMetric> {
    */
   dispose(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /**
+   * Local refinement by streamed Levenberg–Marquardt: every pass simulates
+   * one parameter set with its forward sensitivity equations, block by
+   * block, and accumulates `JᵀJ` and `Jᵀr`, so memory is O(p²) plus one
+   * block, whatever the length of the recordings (files are re-read every
+   * pass). The objective is `fit`'s (MSE after `tStart`, weights,
+   * normalization); bounds and fixed values as in `fit` (default: the last
+   * fit's), parameters scaled to their bounds. Sensitivities are exact for
+   * models without resets; they are not carried through threshold
+   * crossings (no saltation), so on spiking models with resets the Jacobian
+   * is approximate.
+   * @param options start point (default the best parameters), bounds,
+   *   metric, maxPasses (default 20), ftol, xtol, paramInit, blockSamples,
+   *   callback
+   * @returns the refined parameters, their error, passes over the data
+   * @throws {TypeError} no start point or bounds, a non-MSE metric
+   * @throws {RangeError} bad options, a non-finite error at the start
+   */
+  refine(options: StreamedRefineOptions = {}): Promise<StreamedRefineResult> {
+    return streamedRefine({
+      fitter: this,
+      blocks: (n) => this.refineBlocks(n),
+      blockSamples: this.refineBlockSamples,
+    }, options);
+  }
+
+  /** Default samples per block of `refine`. */
+  protected get refineBlockSamples(): number {
+    return 65536;
+  }
+
+  /**
+   * The recordings block by block (for `refine`).
+   * @param n samples per block
+   */
+  protected async *refineBlocks(
+    n: number,
+  ): AsyncGenerator<RefineBlock, void, undefined> {
+    const out = this.output[this.outputVars[0]];
+    for (let a = 0; a < this.nSteps; a += n) {
+      const b = Math.min(this.nSteps, a + n);
+      const input: Record<string, Float64Array[]> = {};
+      for (const [k, rows] of Object.entries(this.input)) {
+        input[k] = rows.map((r) => r.subarray(a, b));
+      }
+      yield {
+        start: a,
+        samples: b - a,
+        input,
+        output: out.map((r) => r.subarray(a, b)),
+      };
+    }
   }
 
   /** The default metric of this fitter. */

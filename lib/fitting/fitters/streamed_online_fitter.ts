@@ -562,6 +562,35 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
     );
   }
 
+  /** Default samples per block of `refine`: `blockSamples`. */
+  protected override get refineBlockSamples(): number {
+    return this.blockSamples;
+  }
+
+  /**
+   * The recordings block by block, re-read from their files (for `refine`).
+   * @param n samples per block
+   */
+  protected override async *refineBlocks(
+    n: number,
+  ): AsyncGenerator<Block, void, undefined> {
+    const its = new Map<
+      string,
+      AsyncGenerator<RecordingChunk, void, undefined>
+    >();
+    for (const r of this.#replays) its.set(r.name, r.open(n));
+    const st = { its } as RoundState;
+    try {
+      while (true) {
+        const b = await this.#readBlock(st);
+        if (!b) return;
+        yield b;
+      }
+    } finally {
+      await closeAll(its);
+    }
+  }
+
   async #readBlock(st: RoundState): Promise<Block | null> {
     const got: { name: string; c: RecordingChunk | null }[] = [];
     for (const [name, it] of st.its) {
