@@ -188,7 +188,14 @@ export function renderJsKernel(
   for (const p of P.parameters) {
     L.push(`  const P_${p} = io.params[${JSON.stringify(p)}];`);
   }
-  for (const name of [...P.inputs, ...P.targets.map((t) => `${t}_target`)]) {
+  // inputs, the model's targets and the accumulated target (which the model
+  // need not reference)
+  const timed = [...P.inputs, ...P.targets.map((t) => `${t}_target`)];
+  if (
+    options.accumulate &&
+    !timed.includes(`${options.accumulate.variable}_target`)
+  ) timed.push(`${options.accumulate.variable}_target`);
+  for (const name of timed) {
     L.push(`  const IN_${name} = io.inputs[${JSON.stringify(name)}].data;`);
     L.push(`  const len_${name} = io.inputs[${JSON.stringify(name)}].length;`);
     L.push(`  const rows_${name} = io.inputs[${JSON.stringify(name)}].rows;`);
@@ -211,7 +218,7 @@ export function renderJsKernel(
   for (const s of P.states) L.push(`    let $${s} = S_${s}[n];`);
   for (const p of P.parameters) L.push(`    let $${p} = P_${p}[n];`);
   L.push(`    let $lastspike = LS[n]; let $not_refractory = NR[n] !== 0;`);
-  for (const name of [...P.inputs, ...P.targets.map((t) => `${t}_target`)]) {
+  for (const name of timed) {
     L.push(`    const base_${name} = (n % rows_${name}) * len_${name};`);
   }
   if (options.accumulate) L.push(`    let acc = 0; let accn = 0;`);

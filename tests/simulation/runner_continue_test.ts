@@ -199,6 +199,36 @@ Deno.test("Runner.continueWith", async (t) => {
       assert.notDeepEqual(ref[0].v.subarray(0, 50), ref[1].v.subarray(0, 50));
     },
   );
+  await t.step(
+    "accumulating against a target the model does not declare: js equals wasm (js threw a ReferenceError)",
+    async () => {
+      const acc: Record<string, { sum: Float64Array; count: Float64Array }> =
+        {};
+      for (const engine of ["js", "wasm"] as const) {
+        const r = await Runner.create(lif([]), {
+          dt: 1e-4,
+          nNeurons: 2,
+          input: { I },
+          targets: { v: target },
+          init: { v: "-70 mV" },
+          record: [],
+          accumulate: { variable: "v", startStep: 10 },
+          engine,
+        });
+        await r.step(TOTAL);
+        acc[engine] = await r.accumulator();
+        r.dispose();
+      }
+      for (let i = 0; i < 2; i++) {
+        assert.equal(acc.js.count[i], TOTAL - 10);
+        assert.ok(acc.js.sum[i] > 0);
+        assert.ok(
+          Math.abs(acc.js.sum[i] - acc.wasm.sum[i]) <= 1e-9 * acc.wasm.sum[i],
+          `${acc.js.sum[i]} vs ${acc.wasm.sum[i]}`,
+        );
+      }
+    },
+  );
   await t.step("bad blocks fail as Runner.create would", async () => {
     const r = await Runner.create(lif([]), {
       dt: 1e-4,
