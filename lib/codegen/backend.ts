@@ -130,7 +130,9 @@ export interface Kernel {
    * block does not fit what was compiled (other names or rows, more samples
    * or weights than compiled, worker threads): the caller compiles a new
    * kernel instead. Reusing one kernel keeps a long streamed simulation from
-   * allocating (and leaving to the collector) a kernel per block.
+   * allocating (and leaving to the collector) a kernel per block. The kernel
+   * copies the block: it keeps no reference to `block.inputs` after
+   * returning (weights excepted).
    * @param block the next block
    * @returns whether the kernel took the block
    */

@@ -295,6 +295,8 @@ class CpuKernel implements Kernel {
     return Promise.resolve(out);
   }
 
+  #own = new Map<string, Float64Array | Float32Array>();
+
   load(block: KernelBlock): boolean {
     // worker threads hold their own view of the inputs: compile anew
     if (this.#workers.length > 0 || this.#disposed) return false;
@@ -318,12 +320,17 @@ class CpuKernel implements Kernel {
     }
     const f32 = spec.precision === "f32";
     for (const k of names) {
+      // copied into the kernel's own buffer (reused while it is long
+      // enough): the caller may reuse the block's arrays after load
       const v = block.inputs[k];
-      inputs[k] = {
-        data: f32 ? Float32Array.from(v.data) : v.data,
-        rows: v.rows,
-        length: v.length,
-      };
+      const n = v.rows * v.length;
+      let own = this.#own.get(k);
+      if (!own || own.length < n) {
+        own = f32 ? new Float32Array(n) : new Float64Array(n);
+        this.#own.set(k, own);
+      }
+      own.set(v.data.subarray(0, n));
+      inputs[k] = { data: own.subarray(0, n), rows: v.rows, length: v.length };
     }
     this.#io.stepOrigin = block.stepOrigin;
     if (acc) {

@@ -19,6 +19,11 @@ export interface RandomAccess {
    * @param length number of bytes
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads into `out` (up to its length) from `offset`; returns the bytes
+   * read (fewer at the end of the source). Optional.
+   */
+  readInto?(offset: number, out: Uint8Array): Promise<number>;
   /** Closes the file (no-op for bytes). */
   close(): void;
 }
@@ -53,17 +58,22 @@ export async function openRandomAccess(
     let closed = false;
     // seek + read must not interleave between concurrent reads
     let queue: Promise<unknown> = Promise.resolve();
-    const readAt = async (offset: number, length: number) => {
-      const n = Math.max(0, Math.min(length, size - offset));
-      const out = new Uint8Array(n);
-      if (n === 0) return out;
+    const fillAt = async (offset: number, out: Uint8Array) => {
+      const n = Math.max(0, Math.min(out.length, size - offset));
+      if (n === 0) return 0;
       await file.seek(offset, Deno.SeekMode.Start);
       let got = 0;
       while (got < n) {
-        const r = await file.read(out.subarray(got));
+        const r = await file.read(out.subarray(got, n));
         if (r === null) break;
         got += r;
       }
+      return got;
+    };
+    const readAt = async (offset: number, length: number) => {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const out = new Uint8Array(n);
+      const got = await fillAt(offset, out);
       return got === n ? out : out.subarray(0, got);
     };
     const name = String(source instanceof URL ? source.pathname : source);
@@ -72,6 +82,11 @@ export async function openRandomAccess(
       size,
       read(offset, length) {
         const job = queue.then(() => readAt(offset, length));
+        queue = job.catch(() => {});
+        return job;
+      },
+      readInto(offset, out) {
+        const job = queue.then(() => fillAt(offset, out));
         queue = job.catch(() => {});
         return job;
       },

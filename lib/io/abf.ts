@@ -146,6 +146,13 @@ export interface ReadAbfOptions {
 export interface AbfChunkOptions {
   /** Samples per chunk (default 65536); the last chunk may be shorter. */
   chunkSamples?: number;
+  /**
+   * Recycle memory: a chunk's arrays are reused once the next chunk is
+   * requested and the file is read into one reused buffer, so streaming
+   * allocates nothing per chunk. For consumers that use each chunk before
+   * asking for the next. Default false.
+   */
+  reuseBuffers?: boolean;
 }
 
 /** An opened ABF file. */
@@ -1031,7 +1038,23 @@ async function openAbf(
         );
       }
       let start = 0;
-      let buf = chSel.map(() => new Float64Array(size));
+      const reuse = !!opts.reuseBuffers;
+      const pool: Float64Array[][] = [];
+      let flip = 0;
+      // with reuse, two sets of arrays in turn: a chunk stays intact while
+      // the next one fills
+      const fresh = () =>
+        reuse
+          ? (pool[flip++ & 1] ??= chSel.map(() => new Float64Array(size)))
+          : chSel.map(() => new Float64Array(size));
+      let scratch: Uint8Array | null = null;
+      const readBytes = async (at: number, len: number) => {
+        if (!reuse || !ra.readInto) return await ra.read(at, len);
+        if (!scratch || scratch.length < len) scratch = new Uint8Array(len);
+        const got = await ra.readInto(at, scratch.subarray(0, len));
+        return scratch.subarray(0, got);
+      };
+      let buf = fresh();
       let fill = 0;
       for (const sw of sel) {
         const s = table[sw];
@@ -1039,7 +1062,7 @@ async function openAbf(
         while (i < s.samples) {
           const n = Math.min(size - fill, s.samples - i);
           const at = L.dataStart + (s.at + i * nCh) * bps;
-          const bytes = await ra.read(at, n * nCh * bps);
+          const bytes = await readBytes(at, n * nCh * bps);
           if (bytes.length < n * nCh * bps) {
             throw new DataFormatError(
               `${ra.name}: DataSection: truncated at byte ${at + bytes.length}`,
@@ -1052,7 +1075,7 @@ async function openAbf(
           if (fill === size) {
             yield { start, samples: size, channels: buf };
             start += size;
-            buf = chSel.map(() => new Float64Array(size));
+            buf = fresh();
             fill = 0;
           }
         }

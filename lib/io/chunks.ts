@@ -20,7 +20,7 @@
  */
 
 import { DataFormatError } from "./errors.ts";
-import { openFileStream, type PathLike } from "./files.ts";
+import { openFileStream, type PathLike, readFilePieces } from "./files.ts";
 import { type ByteChunks, iterateBytes } from "./_bytes.ts";
 import { CsvRowDecoder } from "./_csv_rows.ts";
 import { type DtypeInfo, elementReader, isNativeFloat } from "./_dtype.ts";
@@ -52,6 +52,15 @@ export interface ReadChunksOptions
   channels?: number;
   /** Factor applied to every value, e.g. `1e-3` for mV → V. Default 1. */
   scale?: number;
+  /**
+   * Reuse memory (raw formats and ABF): a chunk's channel arrays are
+   * recycled once the next chunk is requested, and a file is read into one
+   * reused buffer, so that streaming allocates nothing per chunk once
+   * started. For consumers that copy or use each chunk before asking for
+   * the next (the streamed fitters). Default false (every chunk has its own
+   * arrays).
+   */
+  reuseBuffers?: boolean;
   /** ABF: sweeps to read one after the other (default all). */
   sweeps?: readonly number[];
   /**
@@ -73,18 +82,29 @@ class ChunkBuilder {
   fill = 0;
   ch = 0;
   start = 0;
+  /** With reuse: channel-array sets free for the next chunk. */
+  readonly #free: Float64Array[][] | null;
   constructor(
     readonly channels: number,
     readonly size: number,
     readonly scale: number,
+    reuse = false,
   ) {
+    this.#free = reuse ? [] : null;
     this.#alloc();
   }
   #alloc(): void {
-    this.#bufs = Array.from(
-      { length: this.channels },
-      () => new Float64Array(this.size),
-    );
+    this.#bufs = this.#free?.pop() ??
+      Array.from({ length: this.channels }, () => new Float64Array(this.size));
+  }
+  /** With reuse: the arrays of a chunk the consumer is done with. */
+  release(bufs: Float64Array[]): void {
+    if (
+      this.#free && bufs.length === this.channels &&
+      bufs[0]?.length === this.size
+    ) {
+      this.#free.push(bufs);
+    }
   }
   /** Sample index of the next value. */
   get position(): number {
@@ -228,18 +248,27 @@ async function* rawChunks(
   channels: number,
   chunkSamples: number,
   scale: number,
+  reuse = false,
 ): AsyncGenerator<RecordingChunk, void, undefined> {
   const size = rawItemSize(format);
   const dec = new ElementDecoder(
     { dtype: format === "f32" ? "float32" : "float64", size, little: true },
     Infinity,
   );
-  const out = new ChunkBuilder(channels, chunkSamples, scale);
+  const out = new ChunkBuilder(channels, chunkSamples, scale, reuse);
   let bytes = 0;
+  // with reuse, a chunk's arrays go back to the builder when the consumer
+  // asks for the next chunk
+  const emit = function* () {
+    for (const c of out.ready.splice(0)) {
+      yield c;
+      if (reuse) out.release(c.channels);
+    }
+  };
   for await (const piece of pieces) {
     bytes += piece.length;
     dec.feed(piece, out);
-    yield* out.ready.splice(0);
+    yield* emit();
   }
   if (dec.carryLen > 0 || out.ch !== 0) {
     const frame = size * channels;
@@ -252,7 +281,7 @@ async function* rawChunks(
     );
   }
   out.flush();
-  yield* out.ready.splice(0);
+  yield* emit();
 }
 
 async function* npyChunks(
@@ -445,6 +474,7 @@ export async function* readChunks(
         chunkSamples,
         sweeps: options.sweeps,
         channels: options.select,
+        reuseBuffers: options.reuseBuffers,
       })
     ) {
       if (scale !== 1) {
@@ -484,13 +514,22 @@ export async function* readChunks(
         channels = side.channels;
       }
     }
-    stream = await openFileStream(source);
+    stream = options.reuseBuffers && (format === "f32" || format === "f64")
+      ? readFilePieces(source)
+      : await openFileStream(source);
   } else if (source instanceof Uint8Array) stream = [source];
   else stream = source;
   const pieces = iterateBytes(stream);
   try {
     if (format === "f32" || format === "f64") {
-      yield* rawChunks(pieces, format, channels ?? 1, chunkSamples, scale);
+      yield* rawChunks(
+        pieces,
+        format,
+        channels ?? 1,
+        chunkSamples,
+        scale,
+        options.reuseBuffers,
+      );
     } else if (format === "npy") {
       yield* npyChunks(pieces, options, chunkSamples, scale);
     } else {

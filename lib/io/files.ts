@@ -66,6 +66,31 @@ export async function openFileStream(
 }
 
 /**
+ * The bytes of a file in pieces read into one reused buffer: each piece is
+ * valid until the next is requested (for consumers that decode a piece
+ * before asking for the next, so that streaming a file allocates nothing per
+ * piece). The file is closed at the end or when iteration stops.
+ * @param path file path or URL
+ * @param bufferBytes size of the buffer. Default 256 KiB.
+ */
+export async function* readFilePieces(
+  path: PathLike,
+  bufferBytes = 1 << 18,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(bufferBytes);
+    while (true) {
+      const n = await file.read(buf);
+      if (n === null) return;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/**
  * Whether a file exists.
  * @param path file path or URL
  * @returns true when `stat` succeeds

@@ -291,6 +291,8 @@ export interface RecordingChunksOptions {
   sweeps?: readonly number[];
   /** ABF: channels by name or position (default all). NWB: series names (default the first response). */
   channels?: readonly (string | number)[];
+  /** ABF: recycle chunk arrays and the read buffer (see `ReadChunksOptions.reuseBuffers`). NWB: ignored. */
+  reuseBuffers?: boolean;
 }
 
 /**
@@ -309,7 +311,10 @@ export async function* recordingChunks(
       channels: options.channels,
     });
     try {
-      yield* abf.chunks({ chunkSamples: options.chunkSamples });
+      yield* abf.chunks({
+        chunkSamples: options.chunkSamples,
+        reuseBuffers: options.reuseBuffers,
+      });
     } finally {
       abf.close();
     }

@@ -173,10 +173,15 @@ function timedInputs(
   targets: Record<string, TraceMatrix>,
   accumulate: RunnerOptions["accumulate"],
   n: number,
+  scratch?: Map<string, Float64Array>,
 ): Record<string, TimedInput> {
+  const toTimed = scratch
+    ? (name: string, m: TraceMatrix, what?: string) =>
+      toTimedInputReusing(name, m, scratch, what)
+    : toTimedInput;
   const timed: Record<string, TimedInput> = {};
   for (const [k, m] of Object.entries(input)) {
-    const ti = toTimedInput(k, m);
+    const ti = toTimed(k, m);
     if (n % ti.rows !== 0) {
       throw new RangeError(
         `input '${k}' has ${ti.rows} rows, but ${n} neurons need 1, ${n} or a divisor of ${n} rows (neuron i reads row i % rows)`,
@@ -191,7 +196,7 @@ function timedInputs(
         `the model references '${t}_target' but no target for '${t}' was given`,
       );
     }
-    const ti = toTimedInput(`${t}_target`, m, "target");
+    const ti = toTimed(`${t}_target`, m, "target");
     if (n % ti.rows !== 0) {
       throw new RangeError(
         `target '${t}' has ${ti.rows} rows, incompatible with ${n} neurons`,
@@ -207,9 +212,57 @@ function timedInputs(
         `error accumulation on '${a}' needs targets: { ${a}: ... }`,
       );
     }
-    timed[`${a}_target`] = toTimedInput(`${a}_target`, m, "target");
+    timed[`${a}_target`] = toTimed(`${a}_target`, m, "target");
   }
   return timed;
+}
+
+/**
+ * As {@linkcode toTimedInput}, without allocating in steady state: one
+ * Float64Array row is used in place, several rows are concatenated into a
+ * buffer kept in `scratch` (valid until the next call with that name).
+ */
+function toTimedInputReusing(
+  name: string,
+  m: TraceMatrix,
+  scratch: Map<string, Float64Array>,
+  what = "input",
+): TimedInput {
+  const rows: ArrayLike<number>[] | null = m instanceof Float64Array
+    ? [m]
+    : Array.isArray(m) && m.length > 0 &&
+        m.every((r) => r instanceof Float64Array)
+    ? m as Float64Array[]
+    : null;
+  if (!rows) return toTimedInput(name, m, what);
+  const length = rows[0].length;
+  if (length === 0) throw new RangeError(`${what} '${name}' has empty rows`);
+  rows.forEach((r, i) => {
+    if (r.length !== length) {
+      throw new RangeError(
+        `${what} '${name}' rows must have equal lengths: row 0 has ${length} values, row ${i} has ${r.length}`,
+      );
+    }
+    for (let k = 0; k < length; k++) {
+      if (!Number.isFinite(r[k])) {
+        throw new RangeError(
+          `${what} '${name}' has a non-finite value ${
+            r[k]
+          } at row ${i}, sample ${k}`,
+        );
+      }
+    }
+  });
+  if (rows.length === 1) {
+    return { data: rows[0] as Float64Array, rows: 1, length };
+  }
+  let data = scratch.get(name);
+  if (!data || data.length !== rows.length * length) {
+    data = new Float64Array(rows.length * length);
+    scratch.set(name, data);
+  }
+  rows.forEach((r, i) => data!.set(r as Float64Array, i * length));
+  return { data, rows: rows.length, length };
 }
 
 function rowCount(m: TraceMatrix): number {
@@ -275,6 +328,7 @@ export class Runner {
   readonly device: "cpu" | "webgpu";
   #kernel: Kernel;
   #options: RunnerOptions;
+  #scratch = new Map<string, Float64Array>();
 
   private constructor(
     model: NeuronModel,
@@ -573,7 +627,16 @@ export class Runner {
         `accumulate.startStep must be a non-negative integer, got ${acc.startStep}`,
       );
     }
-    const timed = timedInputs(this.model, input, targets, acc, this.nNeurons);
+    // the kernels copy the block into their own memory at load: rows are
+    // read in place (validated), not concatenated into new arrays
+    const timed = timedInputs(
+      this.model,
+      input,
+      targets,
+      acc,
+      this.nNeurons,
+      this.#scratch,
+    );
     if (
       this.#kernel.load?.({
         inputs: timed,

@@ -201,7 +201,11 @@ async function countFile(
   let nSteps = 0;
   let last = new Float64Array(0);
   for await (
-    const c of readChunks(path, { ...options, chunkSamples: 65536 })
+    const c of readChunks(path, {
+      ...options,
+      chunkSamples: 65536,
+      reuseBuffers: true,
+    })
   ) {
     nTraces = c.channels.length;
     nSteps += c.samples;
@@ -265,7 +269,12 @@ async function bufferToFile(
     last,
     tempFile: path,
     open: (chunkSamples) =>
-      readChunks(path, { format: "f64", channels: nTraces, chunkSamples }),
+      readChunks(path, {
+        format: "f64",
+        channels: nTraces,
+        chunkSamples,
+        reuseBuffers: true,
+      }),
   };
 }
 
@@ -298,7 +307,10 @@ async function toReplay(
       nTraces,
       nSteps,
       last,
-      open: (chunkSamples) => readChunks(path, { ...opts, chunkSamples }),
+      // each block is copied into the kernel before the next is read: the
+      // reader may recycle its arrays (no allocation per block)
+      open: (chunkSamples) =>
+        readChunks(path, { ...opts, chunkSamples, reuseBuffers: true }),
     };
   }
   if (
