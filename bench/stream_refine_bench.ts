@@ -6,12 +6,12 @@
 //
 //   deno run -A bench/stream_refine_bench.ts [samples...]   (default 2e5 2e6 2e7)
 //
-// Measured 2026-12-04 (shared 2-core machine, loaded): 2e5, 2e6 and 2.1e7
+// Measured 2026-12-04 (shared 2-core machine, loaded): 2e5, 2e6 and 2e7
 // samples all converge in 4 passes to the error at the truth (refined/truth
-// 0.99997, 0.9999998, 0.99990: the least-squares optimum is slightly below);
-// peak RSS 118, 108-120 and 159 MB (V8 lets chunk ArrayBuffers pile up to
-// ~64 MiB before collecting, see bench/abf_stream_rss.ts; the refinement
-// itself holds O(p^2) plus one block).
+// 0.99997, 0.9999998, 0.9999999: the least-squares optimum is slightly
+// below); refine time 0.2, 0.6, 8.2 s; peak RSS 115, 118, 115 MB (flat: the
+// refinement holds O(p^2) plus one block; before the chunk readers recycled
+// their arrays it was 108-117 MB at 2e6 and 159 MB at 2.1e7).
 import {
   PASSIVE,
   PASSIVE_TRUTH,
