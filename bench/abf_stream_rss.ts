@@ -14,19 +14,18 @@
 // Measured 2026-12-04 on a shared 2-core machine, peak RSS in MiB for
 // k = 1, 4, 16, 64 (0.18, 0.74, 2.95, 11.8 M samples, 8 CMA-ES rounds of 32):
 //
-//   mode        before (a kernel per block)   after (Runner.continueWith)
-//   default     113.5 127.0 171.1 201.7       107.0 116.3 148.4 149.4
-//   --heap 64    91.7 111.7 119.8 161.2        91.2 139.2 145.6 144.5
-//   --gc         84.6  87.3 104.9 109.8        86.5  98.4 100.2 111.6
+//   mode       before                   one kernel/round        + recycled buffers
+//   default    113.5 127.0 171.1 201.7  107.0 116.3 148.4 149.4  90.2 89.4 92.9 89.2
+//   --heap 64   91.7 111.7 119.8 161.2   91.2 139.2 145.6 144.5  93.3 84.9 88.4 85.7
+//   --gc        84.6  87.3 104.9 109.8   86.5  98.4 100.2 111.6  86.5 84.7 84.5 85.9
 //
 // "before" compiled a wasm kernel (module + memory) per 65,536-sample block
 // and grew with the length in every mode, even with a capped heap (the
-// garbage is off the JS heap). "after" keeps one kernel per round; what is
-// left is V8 letting ~64 MiB of chunk ArrayBuffers pile up before it
-// collects (peak `external` 58-72 MiB): the default-mode peak climbs over
-// the first ~1-3 M samples (0.74 M: 116-149 MiB over runs) to a plateau that
-// no longer depends on the length.
-
+// garbage is off the JS heap). With one kernel per round (Runner.continueWith)
+// what was left was V8 letting ~64 MiB of chunk ArrayBuffers pile up before
+// collecting (peak `external` 58-72 MiB): a plateau reached over the first
+// 1-3 M samples. The readers now recycle their arrays (reuseBuffers) and
+// continueWith copies nothing: no allocation per block, flat from the start.
 const src = new URL(
   "../tests/fixtures/recordings/abf/2020_07_29_0062.abf",
   import.meta.url,
