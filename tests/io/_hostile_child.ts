@@ -43,10 +43,18 @@ async function read(reader: string, path: string): Promise<void> {
       return;
     case "socket-text":
     case "socket-frames": {
-      const bytes = await Deno.readFile(path);
-      const pieces = function* () {
-        for (let a = 0; a < bytes.length; a += 65536) {
-          yield bytes.subarray(a, a + 65536);
+      // streamed from the file in 64 KiB pieces, as a socket delivers them
+      const file = await Deno.open(path);
+      const pieces = async function* () {
+        try {
+          while (true) {
+            const buf = new Uint8Array(65536);
+            const n = await file.read(buf);
+            if (n === null) return;
+            yield buf.subarray(0, n);
+          }
+        } finally {
+          file.close();
         }
       };
       const format = reader === "socket-text" ? "text" : "f32frames";
