@@ -71,6 +71,8 @@ export class StreamDroppedError extends Error {
   readonly sample: number;
   /** Bytes received. */
   readonly bytes: number;
+  /** Byte offset at which the stream stopped (= `bytes`). */
+  readonly offset: number;
 
   /**
    * @param message what happened, naming the sample position
@@ -83,6 +85,7 @@ export class StreamDroppedError extends Error {
     this.name = "StreamDroppedError";
     this.sample = sample;
     this.bytes = bytes;
+    this.offset = bytes;
   }
 }
 

@@ -22,7 +22,7 @@
 import { DataFormatError } from "./errors.ts";
 import { openFileStream, type PathLike } from "./files.ts";
 import { type ByteChunks, iterateBytes } from "./_bytes.ts";
-import { CsvRowDecoder } from "./_csv_rows.ts";
+import { atOffset, CsvRowDecoder, utf8Length } from "./_csv_rows.ts";
 import { type DtypeInfo, elementReader, isNativeFloat } from "./_dtype.ts";
 import {
   type NpyPreamble,
@@ -352,16 +352,25 @@ async function* csvChunks(
   let out: ChunkBuilder | undefined;
   let pending = "";
   let lineNo = 0;
+  let byte = 0; // UTF-8 offset of the current line
+  let first = true;
   const handle = (line: string): void => {
     lineNo++;
-    const r = rows.decode(line, lineNo);
+    const at = byte;
+    byte += utf8Length(line) + 1;
+    let r;
+    try {
+      r = rows.decode(line, lineNo);
+    } catch (e) {
+      throw e instanceof DataFormatError ? atOffset(e, at) : e;
+    }
     if (!r) return;
     if (!out) {
       const n = r.values.length;
       if (options.channels !== undefined && options.channels !== n) {
         throw new DataFormatError(
           `CSV line ${lineNo} has ${n} data column(s), options.channels is ${options.channels}`,
-          { line: lineNo },
+          { line: lineNo, offset: at },
         );
       }
       out = new ChunkBuilder(n, chunkSamples, scale);
@@ -383,6 +392,11 @@ async function* csvChunks(
     }
   };
   for await (const piece of pieces) {
+    if (first && piece.length > 0) {
+      first = false;
+      // the decoder drops a byte order mark: its 3 bytes still count
+      if (piece[0] === 0xef && piece[1] === 0xbb && piece[2] === 0xbf) byte = 3;
+    }
     for (
       const line of lines(pending + text.decode(piece, { stream: true }), false)
     ) {

@@ -57,6 +57,8 @@ export function crc32(bytes: Uint8Array): number {
 
 /** One member of a ZIP archive. */
 interface ZipEntry {
+  /** Byte offset of the entry's central directory record. */
+  central: number;
   name: string;
   method: number;
   flags: number;
@@ -109,7 +111,12 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
   ) {
     const z64 = u64(dv, eocd - 20 + 8);
     if (z64 + 56 > bytes.length || u32(dv, z64) !== 0x06064b50) {
-      fail("bad ZIP64 end-of-central-directory record", z64);
+      fail(
+        `bad ZIP64 end-of-central-directory record at byte ${z64} (its locator is at byte ${
+          eocd - 20
+        })`,
+        eocd - 20 + 8,
+      );
     }
     count = u64(dv, z64 + 32);
     cdSize = u64(dv, z64 + 40);
@@ -120,7 +127,7 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
       `central directory at bytes ${cdOffset}..${
         cdOffset + cdSize
       } lies beyond the end of the ${bytes.length}-byte file (truncated?)`,
-      cdOffset,
+      cdOffset <= bytes.length ? cdOffset : eocd + 16,
     );
   }
   const entries: ZipEntry[] = [];
@@ -184,6 +191,7 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
       e += 4 + len;
     }
     entries.push({
+      central: p,
       name,
       method,
       flags,
@@ -212,8 +220,8 @@ function zipMember(bytes: Uint8Array, e: ZipEntry): Uint8Array {
     throw new DataFormatError(
       `malformed NPZ (ZIP) file: no local header for member ${
         JSON.stringify(e.name)
-      } at byte ${at}`,
-      { offset: at },
+      } at byte ${at} (the offset stored at byte ${e.central + 42})`,
+      { offset: at + 30 > bytes.length ? e.central + 42 : at },
     );
   }
   if (e.flags & 1) {
