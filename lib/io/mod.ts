@@ -55,7 +55,9 @@ export {
 export {
   decodeRaw,
   encodeRaw,
+  MAX_RAW_CHANNELS,
   parseRawDescription,
+  parseRawSidecar,
   type RawDescription,
   type RawFormat,
   rawItemSize,
