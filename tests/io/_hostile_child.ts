@@ -8,7 +8,7 @@
  *
  * Usage: deno run -A tests/io/_hostile_child.ts <reader> <file>...
  * with reader one of npz, npy, csv, raw, socket-text, socket-frames,
- * posterior.
+ * chunks-csv, chunks-npy, chunks-f32, posterior.
  * @module
  */
 import { readNpz } from "../../lib/io/npz.ts";
@@ -16,6 +16,7 @@ import { readNpy } from "../../lib/io/npy.ts";
 import { readCsvMatrix } from "../../lib/io/csv.ts";
 import { readRaw } from "../../lib/io/raw.ts";
 import { socketChunks } from "../../streams/socket.ts";
+import { readChunks } from "../../lib/io/chunks.ts";
 
 function hwm(): number | null {
   try {
@@ -59,6 +60,14 @@ async function read(reader: string, path: string): Promise<void> {
       };
       const format = reader === "socket-text" ? "text" : "f32frames";
       for await (const _ of socketChunks(pieces(), { format })) { /* drain */ }
+      return;
+    }
+    case "chunks-csv":
+    case "chunks-npy":
+    case "chunks-f32": {
+      // streamed from the file by readChunks itself
+      const format = reader.slice(7) as "csv" | "npy" | "f32";
+      for await (const _ of readChunks(path, { format })) { /* drain */ }
       return;
     }
     case "posterior": {
