@@ -70,6 +70,7 @@ export {
 export {
   type ChunkFormat,
   type ChunkSource,
+  MAX_CSV_LINE_BYTES,
   readChunks,
   type ReadChunksOptions,
   type RecordingChunk,
