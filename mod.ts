@@ -51,7 +51,7 @@ export {
 export {
   type Chunk,
   type Device,
-  DeviceUnavailableError,
+  GpuUnavailableError,
   Runner,
   type RunnerOptions,
   type TraceMatrix,
