@@ -37,3 +37,10 @@ export {
   sbcRankPlot,
   type SbcRankPlotOptions,
 } from "./diagnostics.ts";
+export {
+  inferencerConditionalCorrcoeff,
+  inferencerConditionalPairplot,
+  inferencerPairplot,
+  type InferencerPairplotOptions,
+  type PlottableInferencer,
+} from "./inferencer.ts";
