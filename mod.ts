@@ -40,8 +40,12 @@ export {
 } from "./lib/equations/errors.ts";
 export {
   describeModel,
+  type DescribeOptions,
   type ModelDescription,
   type NamespaceValue,
+  type ValueType,
+  type VariableInfo,
+  type VariableKind,
 } from "./lib/equations/model.ts";
 export { UnsupportedEquationsError } from "./lib/integrators/types.ts";
 export {

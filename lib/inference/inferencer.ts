@@ -189,6 +189,7 @@ export class Inferencer {
   readonly summaries: (TrainingSummary | NRETrainingSummary)[] = [];
 
   /**
+   * An inferencer for a model, its inputs, the observed outputs and the features.
    * @param options see {@linkcode InferencerOptions}
    * @throws {TypeError} inconsistent inputs, outputs or features
    * @example

@@ -121,6 +121,9 @@ export {
   type ClassifierScore,
   fitAndScoreClassifier,
   MlpClassifier,
+  type MlpClassifierOptions,
+  type MlpFitSummary,
+  type RowMatrix,
 } from "./estimators/classifier.ts";
 export {
   BNRE,
