@@ -67,3 +67,4 @@ export {
 } from "./lib/simulation/simulate.ts";
 export * from "./lib/fitting/mod.ts";
 export * from "./lib/io/mod.ts";
+export { JUPYTER_DISPLAY, type MediaBundle } from "./lib/display.ts";

@@ -245,3 +245,4 @@ export {
   valueOfGradPotential,
 } from "./samplers/potential.ts";
 export { likelihoodGradPotential } from "./potentials/likelihood_potential.ts";
+export { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";

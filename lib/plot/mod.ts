@@ -44,3 +44,5 @@ export {
   type InferencerPairplotOptions,
   type PlottableInferencer,
 } from "./inferencer.ts";
+export { figure, SvgFigure } from "./figure.ts";
+export { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";
