@@ -18,7 +18,7 @@
 import { NeuronModel } from "../../simulation/neuron_model.ts";
 import {
   htmlTable,
-  JUPYTER_DISPLAY,
+  type JUPYTER_DISPLAY,
   type MediaBundle,
   textTable,
   withDisplay,
