@@ -37,13 +37,18 @@ export function escapeHtml(s: string): string {
 }
 
 /**
- * A number as a table shows it: 6 significant digits, `NaN`/`Infinity` as is.
+ * A number as a table shows it: 6 significant digits, in exponent notation
+ * below 1e-3 and from 1e6 on (`2.00426e-5`); `NaN`/`Infinity` as is.
  * @param x the number
  * @returns its text
  */
 export function formatCell(x: number | string): string {
   if (typeof x === "string") return x;
-  if (!Number.isFinite(x) || x === 0 || Number.isInteger(x)) return String(x);
+  if (!Number.isFinite(x) || x === 0) return String(x);
+  const a = Math.abs(x);
+  if (a < 1e-3 || a >= 1e6) {
+    return x.toExponential(5).replace(/\.?0+e/, "e").replace("e+", "e");
+  }
   return String(Number(x.toPrecision(6)));
 }
 

@@ -247,5 +247,10 @@ Deno.test("htmlTable(): escapes text and summarises rows past maxRows", () => {
     html.includes("<th>a&amp;b</th>") && html.includes("<td>&lt;x&gt;</td>"),
   );
   assert.ok(html.includes("<td>1.23457</td>") && !html.includes("<td>3</td>"));
+  const small = htmlTable(["x"], [[2.004261e-5], [-1.5e9], [1e-4], [0.5]]);
+  assert.deepEqual(
+    [...small.matchAll(/<td>([^<]*)<\/td>/g)].map((m) => m[1]),
+    ["2.00426e-5", "-1.5e9", "1e-4", "0.5"],
+  );
   assert.ok(html.includes("… 1 more rows"));
 });
