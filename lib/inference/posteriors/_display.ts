@@ -10,7 +10,7 @@ import type { Matrix } from "../matrix.ts";
 const BINS = 20;
 const PW = 180; // panel width
 const PH = 120; // panel height
-const PAD = { top: 22, right: 10, bottom: 34, left: 10 };
+const PAD = { top: 22, right: 16, bottom: 48, left: 16 };
 
 function xml(s: string): string {
   return s.replace(
@@ -29,7 +29,12 @@ function xml(s: string): string {
 }
 
 function num(x: number): string {
-  return Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x);
+  if (!Number.isFinite(x) || x === 0) return String(x);
+  const a = Math.abs(x);
+  if (a < 1e-3 || a >= 1e6) {
+    return x.toExponential(3).replace(/\.?0+e/, "e").replace("e+", "e");
+  }
+  return String(Number(x.toPrecision(4)));
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -103,11 +108,12 @@ export function marginalsSvg(
       `<line x1="0" x2="${PW}" y1="${PH}" y2="${PH}" stroke="black"/>`,
       `<text x="0" y="${PH + 13}">${xml(num(lo))}</text>`,
       `<text x="${PW}" y="${PH + 13}" text-anchor="end">${xml(num(hi))}</text>`,
-      `<text x="${PW / 2}" y="${PH + 27}" text-anchor="middle">median ${
+      `<text x="${PW / 2}" y="${PH + 28}" text-anchor="middle">median ${
         xml(num(med))
-      } [${xml(num(quantile(finite, 0.05)))}, ${
-        xml(num(quantile(finite, 0.95)))
-      }]</text>`,
+      }</text>`,
+      `<text x="${PW / 2}" y="${PH + 42}" text-anchor="middle">90% [${
+        xml(num(quantile(finite, 0.05)))
+      }, ${xml(num(quantile(finite, 0.95)))}]</text>`,
       "</g>",
     );
   }
