@@ -47,6 +47,8 @@ import { savePosterior } from "./posteriors/file.ts";
 import type { DensityEstimatorKind } from "./estimators/density_estimator.ts";
 import type { RatioClassifierKind } from "./estimators/ratio_classifier.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
+import { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";
+import { DISPLAY_SAMPLES, marginalsSvg } from "./posteriors/_display.ts";
 
 /**
  * Inference methods: `"NPE"` (sbi's NPE-C / APT), `"NLE"` (NLE-A, MCMC),
@@ -856,6 +858,26 @@ export class Inferencer {
       for (let i = 0; i < s.rows; i++) a += s.data[i * s.cols + j];
       return a / s.rows;
     });
+  }
+
+  /**
+   * What `deno jupyter` shows for an inferencer: after `infer()`, marginal
+   * histograms (SVG) of 1,000 posterior samples (seed 0) at the observation,
+   * labelled with the parameter names; before, a text summary.
+   * @returns the media bundle
+   */
+  async [JUPYTER_DISPLAY](): Promise<MediaBundle> {
+    const what = `Inferencer: ${this.paramNames.length} parameters (${
+      this.paramNames.join(", ")
+    }), ${this.xo.length} features`;
+    if (!this.#posterior) {
+      return { "text/plain": `${what}; no posterior yet (call infer())` };
+    }
+    const s = await this.sample(DISPLAY_SAMPLES, { seed: 0 });
+    return {
+      "image/svg+xml": marginalsSvg(s, this.paramNames),
+      "text/plain": `${what}; posterior marginals of ${s.rows} samples`,
+    };
   }
 
   /** Free the networks. */

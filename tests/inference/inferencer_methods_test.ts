@@ -2,6 +2,7 @@
 // method/estimator checks, on a noisy passive membrane (fast to simulate).
 import assert from "node:assert/strict";
 import { Inferencer } from "../../lib/inference/inferencer.ts";
+import type { JUPYTER_DISPLAY } from "../../lib/display.ts";
 import {
   inferencerConditionalCorrcoeff,
   inferencerConditionalPairplot,
@@ -149,6 +150,12 @@ Deno.test("Inferencer with NLE and NRE", async (t) => {
       assert.ok(svg.includes(">R<") && svg.includes(">tau<"), "labels");
       const cp = await inferencerConditionalPairplot(inf, { resolution: 15 });
       assert.match(cp, /<svg/);
+      const shown = await inf
+        [Symbol.for("Jupyter.display") as typeof JUPYTER_DISPLAY]();
+      const marg = shown["image/svg+xml"] ?? "";
+      assert.equal((marg.match(/<g class="marginal"/g) ?? []).length, 2);
+      assert.ok(marg.includes(">R<") && marg.includes(">tau<"), "names");
+      assert.match(shown["text/plain"]!, /Inferencer: 2 parameters \(R, tau\)/);
       const c = await inferencerConditionalCorrcoeff(inf, { resolution: 15 });
       assert.equal(c.length, 2);
       assert.ok(Math.abs(c[0][0] - 1) < 1e-9 && Math.abs(c[1][1] - 1) < 1e-9);
