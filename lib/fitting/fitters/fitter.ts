@@ -84,7 +84,7 @@ export interface FitOptions<M> {
    * searched on the log scale). On the HH tutorial fit (100 samples x 10
    * rounds, seeds 0-9) it reached a median best error of 1.08e-6 V² (worst
    * 1.60e-6); `DifferentialEvolution`, the default before, 2.1e-6 (worst
-   * 2.9e-6) with the same log scales and 1.9e-6 (worst 3.6e-6) without
+   * 2.9e-6) with the same log scales and 2.4e-6 (worst 3.6e-6) without
    * (bench/optimizer_bench.ts).
    */
   optimizer?: Optimizer;
