@@ -13,7 +13,12 @@
  *   tutorial recordings (data/b2mf, HH model, 5 traces), 100 samples x 10
  *   rounds, error in V² (about 3 s per seed on one core). The goal for the
  *   default optimizer: median <= 1.81e-6 V² (the tutorial's printed value),
- *   worst <= 3e-6.
+ *   worst <= 3e-6;
+ * - `adexSpikes`: `SpikeFitter` on the AdEx case of
+ *   tests/fitting/fitters/spike_fitter_test.ts (gL, a, b, tau_w unknown, two
+ *   2 s noisy currents, 17 and 55 target spikes), 100 samples x 20 rounds,
+ *   gamma-factor error (about 7 s per seed). Goal for the default: median
+ *   <= 0.1.
  *
  * Every row states its threshold on the median (and, for the default on
  * `hhTutorial`, on the worst); the run exits with code 1 if one is missed.
@@ -34,6 +39,8 @@ import {
   RandomSearch,
 } from "../lib/fitting/optimizers/mod.ts";
 import { TraceFitter } from "../lib/fitting/fitters/trace_fitter.ts";
+import { SpikeFitter } from "../lib/fitting/fitters/spike_fitter.ts";
+import { Rng } from "../lib/_internal/random.ts";
 import { readCsvMatrix } from "../lib/io/mod.ts";
 
 const { values } = parseArgs({
@@ -41,7 +48,7 @@ const { values } = parseArgs({
   options: {
     problems: {
       type: "string",
-      default: "rosenbrock5,tutorialLike4,mseLike3,hhTutorial",
+      default: "rosenbrock5,tutorialLike4,mseLike3,hhTutorial,adexSpikes",
     },
     seeds: { type: "string", default: "10" },
   },
@@ -249,6 +256,89 @@ async function runTutorial(
     times,
     threshold,
     worstThreshold,
+  );
+}
+
+async function runAdex(
+  name: string,
+  make: ((seed: number) => Optimizer) | null,
+  threshold: number,
+): Promise<Row> {
+  const dt = 1e-4;
+  const steps = 20000;
+  const ou = (seed: number, mu: number, sigma: number, tau = 5e-3) => {
+    const rng = new Rng(seed);
+    const I = new Float64Array(steps);
+    let x = mu;
+    for (let k = 0; k < steps; k++) {
+      I[k] = x;
+      x += (dt / tau) * (mu - x) +
+        sigma * Math.sqrt((2 * dt) / tau) * rng.normal();
+    }
+    return I;
+  };
+  const common = {
+    model: `
+dv/dt = (gL*(EL - v) + gL*DeltaT*exp((v - VT)/DeltaT) - w + I)/C : volt
+dw/dt = (a*(v - EL) - w)/tau_w : amp
+gL : siemens (constant)
+a : siemens (constant)
+b : amp (constant)
+tau_w : second (constant)`,
+    namespace: {
+      C: "281 pF",
+      EL: "-70.6 mV",
+      VT: "-50.4 mV",
+      DeltaT: "2 mV",
+      Vcut: "-40.4 mV",
+    },
+    input: { I: [ou(11, 0.6e-9, 0.3e-9), ou(12, 0.9e-9, 0.3e-9)] },
+    dt,
+    threshold: "v > Vcut",
+    reset: "v = EL; w += b",
+    method: "euler",
+    paramInit: { v: "-70.6 mV", w: 0 },
+  };
+  const maker = new SpikeFitter({ ...common, output: [[1], [1]], nSamples: 1 });
+  const target = (await maker.generateSpikes({
+    params: { gL: 30e-9, a: 4e-9, b: 0.0805e-9, tau_w: 0.144 },
+  })).map((x) => Array.from(x));
+  const bests: number[] = [];
+  const times: number[] = [];
+  let evaluations = 0;
+  for (const seed of SEEDS) {
+    const f = new SpikeFitter({
+      ...common,
+      output: target,
+      nSamples: 100,
+      seed,
+    });
+    const t0 = performance.now();
+    const r = await f.fit({
+      ...(make ? { optimizer: make(seed) } : {}),
+      nRounds: 20,
+      callback: null,
+      params: {
+        gL: ["5 nS", "100 nS"],
+        a: ["0.2 nS", "50 nS"],
+        b: ["1 pA", "0.5 nA"],
+        tau_w: ["20 ms", "1 second"],
+      },
+    });
+    times.push(performance.now() - t0);
+    bests.push(r.error);
+    evaluations = f.results().length;
+  }
+  return finish(
+    name,
+    "adexSpikes",
+    100,
+    20,
+    evaluations,
+    bests,
+    times,
+    threshold,
+    null,
   );
 }
 
@@ -505,6 +595,18 @@ if (PROBLEMS.has("hhTutorial")) {
       (s) => new ParticleSwarm({ seed: s }),
       1e-4,
       null,
+    ),
+  );
+}
+
+if (PROBLEMS.has("adexSpikes")) {
+  rows.push(
+    await runAdex("fit() default (CMAES)", null, 0.1),
+    await runAdex("DifferentialEvolution", de(), 0.5),
+    await runAdex(
+      "RandomSearch(lhs)",
+      (s) => new RandomSearch({ seed: s, sampler: "lhs" }),
+      1,
     ),
   );
 }

@@ -328,6 +328,7 @@ export abstract class BoxOptimizer<T = unknown> implements Optimizer {
   #nTold = 0;
 
   /**
+   * Keep the search-scale option for `initialize`.
    * @param scale the `scale` option of the subclass (default `"auto"`);
    *   checked against the bounds in `initialize`
    */
