@@ -40,8 +40,12 @@ export {
 } from "./lib/equations/errors.ts";
 export {
   describeModel,
+  type DescribeOptions,
   type ModelDescription,
   type NamespaceValue,
+  type ValueType,
+  type VariableInfo,
+  type VariableKind,
 } from "./lib/equations/model.ts";
 export { UnsupportedEquationsError } from "./lib/integrators/types.ts";
 export {
@@ -51,8 +55,9 @@ export {
 export {
   type Chunk,
   type Device,
-  DeviceUnavailableError,
+  GpuUnavailableError,
   Runner,
+  type RunnerBlock,
   type RunnerOptions,
   type TraceMatrix,
 } from "./lib/simulation/runner.ts";
@@ -63,3 +68,4 @@ export {
 } from "./lib/simulation/simulate.ts";
 export * from "./lib/fitting/mod.ts";
 export * from "./lib/io/mod.ts";
+export { JUPYTER_DISPLAY, type MediaBundle } from "./lib/display.ts";

@@ -17,7 +17,11 @@
  * Checks its own results (exit code 1 on failure) and writes
  * out/fit_bench.json and a summary to stdout.
  *
- * Run: deno run -A bench/fit_bench.ts [--quick]
+ * Run: deno run -A bench/fit_bench.ts [--quick] [--batches 100,500]
+ *   [--devices cpu,webgpu] [--throughput-only] [--rounds 4]
+ *   [--fitters TraceFitter,OnlineTraceFitter]
+ * (`--throughput-only` runs part 1 and the truth-set accuracy, e.g. for large
+ * WebGPU batches on a real GPU: bench/gpu_device.sh.)
  * @module
  */
 import { parseArgs } from "node:util";
@@ -32,9 +36,22 @@ import { readCsvMatrix } from "../lib/io/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false } },
+  options: {
+    quick: { type: "boolean", default: false },
+    batches: { type: "string" },
+    devices: { type: "string", default: "cpu,webgpu" },
+    "throughput-only": { type: "boolean", default: false },
+    rounds: { type: "string" },
+    fitters: { type: "string", default: "TraceFitter,OnlineTraceFitter" },
+  },
 });
 const quick = values.quick;
+const batches = values.batches
+  ? values.batches.split(",").map(Number)
+  : quick
+  ? [100]
+  : [100, 500];
+const wanted = new Set(values.devices!.split(","));
 
 const HH = `
 dv/dt = (gl*(El-v) - g_na*(m*m*m)*h*(v-ENa) - g_kd*(n*n*n*n)*(v-EK) + I)/Cm : volt
@@ -66,16 +83,17 @@ const output = await readCsvMatrix(new URL("output_traces_hh.csv", dataDir), {
 });
 
 type Device = "cpu" | "webgpu";
-const devices: Device[] = ["cpu"];
+const devices: Device[] = wanted.has("cpu") ? ["cpu"] : [];
 let gpuNote = "";
-try {
-  await import("../gpu/mod.ts");
-  const { selectBackend } = await import("../lib/simulation/runner.ts");
-  await selectBackend("webgpu");
-  devices.push("webgpu");
-} catch (e) {
-  gpuNote = `WebGPU not benchmarked: ${(e as Error).message.split("\n")[0]}`;
-}
+if (!wanted.has("webgpu")) gpuNote = "WebGPU not benchmarked: not asked for";
+else {try {
+    await import("../gpu/mod.ts");
+    const { selectBackend } = await import("../lib/simulation/runner.ts");
+    await selectBackend("webgpu");
+    devices.push("webgpu");
+  } catch (e) {
+    gpuNote = `WebGPU not benchmarked: ${(e as Error).message.split("\n")[0]}`;
+  }}
 
 /** Random parameter sets, uniformly inside the bounds (seeded). */
 class Uniform implements Optimizer {
@@ -138,12 +156,13 @@ interface Throughput {
 }
 const throughput: Throughput[] = [];
 for (const device of devices) {
-  for (const batch of quick ? [100] : [100, 500]) {
+  for (const batch of batches) {
     for (const kind of ["TraceFitter", "OnlineTraceFitter"] as const) {
+      if (!values.fitters!.split(",").includes(kind)) continue;
       const f = kind === "TraceFitter"
         ? new TraceFitter(common(device, batch))
         : new OnlineTraceFitter(common(device, batch));
-      const rounds = quick ? 2 : 4;
+      const rounds = values.rounds ? Number(values.rounds) : quick ? 2 : 4;
       await f.fit({
         optimizer: new Uniform(),
         nRounds: 1,
@@ -226,7 +245,11 @@ interface Solve {
   refineGradient: { error: number; evaluations: number; seconds: number };
 }
 const solves: Solve[] = [];
-const seeds = quick ? [5] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const seeds = values["throughput-only"]
+  ? []
+  : quick
+  ? [5]
+  : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 for (const seed of seeds) {
   const f = new TraceFitter(common("cpu", 100));
   let reached: number | null = null;
@@ -306,7 +329,7 @@ for (const s of solves) {
     );
   }
 }
-if (!solves.some((s) => s.roundsTo2e6 !== null)) {
+if (seeds.length && !solves.some((s) => s.roundsTo2e6 !== null)) {
   failures.push("no seed reached 2e-6 V^2 within 30 rounds");
 }
 

@@ -27,6 +27,7 @@ export {
   type ChunkData,
   GpuUnavailableError,
   type Kernel,
+  type KernelBlock,
   type KernelSpec,
   type TimedInput,
 } from "../lib/codegen/backend.ts";

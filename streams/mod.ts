@@ -56,6 +56,7 @@ export {
   fromSocket,
   type FromSocketOptions,
   MAX_FRAME_BYTES,
+  MAX_LINE_BYTES,
   type SampleSource,
   socketChunks,
   type SocketDecodeOptions,
@@ -85,12 +86,4 @@ export {
   trackProgress,
   type TrackProgressOptions,
 } from "./progress.ts";
-export {
-  type ChunkObserver,
-  fitProgress,
-  type RecordingFileSource,
-  StreamedOnlineTraceFitter,
-  type StreamedOnlineTraceFitterOptions,
-  type Subscribable,
-  type TraceSource,
-} from "./online_fit.ts";
+export { fitProgress, type FitProgressFeed } from "./online_fit.ts";

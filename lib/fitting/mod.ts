@@ -57,22 +57,16 @@ export {
   type Subscribable,
   type TraceSource,
 } from "./fitters/streamed_online_fitter.ts";
-export {
-  type RefineOptions,
-  type RefineResult,
-  refineTraceFitter,
-} from "./refine.ts";
+export { type RefineOptions, type RefineResult } from "./refine.ts";
 export type {
+  RefineBlock,
   StreamedRefineOptions,
   StreamedRefineResult,
-} from "./fitters/_streamed_refine.ts";
+} from "./fitters/streamed_refine.ts";
 export {
-  callbackSetup,
   type FitCallback,
   type FitCallbackFunction,
   type FitCallbackInfo,
-  formatNumber,
-  formatRound,
 } from "./callbacks.ts";
 export * from "./optimizers/mod.ts";
 export * from "./metrics/mod.ts";

@@ -45,7 +45,6 @@ export {
   writeNpy,
 } from "./npy.ts";
 export {
-  crc32,
   decodeNpz,
   encodeNpz,
   type NpzWriteOptions,
@@ -55,7 +54,9 @@ export {
 export {
   decodeRaw,
   encodeRaw,
+  MAX_RAW_CHANNELS,
   parseRawDescription,
+  parseRawSidecar,
   type RawDescription,
   type RawFormat,
   rawItemSize,
@@ -68,6 +69,7 @@ export {
 export {
   type ChunkFormat,
   type ChunkSource,
+  MAX_CSV_LINE_BYTES,
   readChunks,
   type ReadChunksOptions,
   type RecordingChunk,
@@ -103,5 +105,4 @@ export {
   type RecordingFormat,
   recordingFormat,
 } from "./recordings.ts";
-export { type PathLike } from "./files.ts";
-export { type ByteChunks } from "./_bytes.ts";
+export { type ByteChunks, type PathLike } from "./files.ts";

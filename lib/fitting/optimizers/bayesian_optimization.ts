@@ -31,7 +31,7 @@
  */
 
 import { Rng } from "../../_internal/random.ts";
-import { BoxOptimizer, type ToldEntry } from "./optimizer.ts";
+import { BoxOptimizer, type ScaleOption, type ToldEntry } from "./optimizer.ts";
 import { GaussianProcess, nelderMead } from "./_gp.ts";
 import { latinHypercube } from "./sampling.ts";
 
@@ -39,6 +39,12 @@ import { latinHypercube } from "./sampling.ts";
 export interface BayesianOptimizationOptions {
   /** Random seed. Default 0. */
   seed?: number;
+  /**
+   * Search scale per parameter (`"linear"`, `"log"` or `"auto"`, one for
+   * all or `{ name: scale }`). Default `"auto"`: log for bounds `0 < lo`
+   * spanning more than two decades, linear otherwise.
+   */
+  scale?: ScaleOption;
   /** Acquisition function. Default `"EI"`. */
   acquisition?: "EI" | "LCB";
   /** EI exploration margin ξ in units of the error's standard deviation. Default 0.01. */
@@ -93,7 +99,7 @@ export class BayesianOptimization extends BoxOptimizer<null> {
    * @throws {RangeError} unknown acquisition or batch strategy, bad numbers
    */
   constructor(options: BayesianOptimizationOptions = {}) {
-    super();
+    super(options.scale);
     const o = {
       seed: options.seed ?? 0,
       acquisition: options.acquisition ?? "EI",

@@ -8,7 +8,8 @@
  * Strategy With Increasing Population Size" (CEC 2005): on stagnation the
  * search restarts from a random mean with the population doubled.
  *
- * The search runs in normalized coordinates `u = (x − lo)/(hi − lo)`; the
+ * The search runs in normalized coordinates `u = (x − lo)/(hi − lo)` (or
+ * `log(x/lo)/log(hi/lo)` for parameters on the log scale, option `scale`); the
  * initial mean is the centre of the box (or `x0`), `sigma0` is relative to
  * the box width. Samples outside [0, 1] are reflected back into the box and
  * the reflected (evaluated) points are used in the update, so that the
@@ -22,12 +23,18 @@
  */
 
 import { Rng } from "../../_internal/random.ts";
-import { BoxOptimizer, type ToldEntry } from "./optimizer.ts";
+import { BoxOptimizer, type ScaleOption, type ToldEntry } from "./optimizer.ts";
 
 /** Options of {@linkcode CMAES}. */
 export interface CMAESOptions {
   /** Random seed. Default 0. */
   seed?: number;
+  /**
+   * Search scale per parameter (`"linear"`, `"log"` or `"auto"`, one for
+   * all or `{ name: scale }`). Default `"auto"`: log for bounds `0 < lo`
+   * spanning more than two decades, linear otherwise.
+   */
+  scale?: ScaleOption;
   /** Initial step size relative to the box width. Default 0.3. */
   sigma0?: number;
   /**
@@ -93,7 +100,7 @@ export class CMAES extends BoxOptimizer<number> {
    * @throws {RangeError} sigma0 not in (0, 1], popsize < 2, restarts < 0
    */
   constructor(options: CMAESOptions = {}) {
-    super();
+    super(options.scale);
     const o = {
       seed: options.seed ?? 0,
       sigma0: options.sigma0 ?? 0.3,
@@ -165,7 +172,7 @@ export class CMAES extends BoxOptimizer<number> {
             }, ${this.upper[i]}]`,
           );
         }
-        m[i] = (v - this.lower[i]) / (this.upper[i] - this.lower[i]);
+        m[i] = this.toCoordinate(i, v);
       }
     }
     this.#reset(m);

@@ -1,20 +1,25 @@
 /**
- * Ask/tell optimizers for the fitters: differential evolution (default),
- * CMA-ES, particle swarm, random search (uniform / Sobol / Latin hypercube)
- * and Gaussian-process Bayesian optimization. Any object with the four
- * methods of {@linkcode Optimizer} plugs into the fitters as well.
+ * Ask/tell optimizers for the fitters: CMA-ES (the fitters' default),
+ * differential evolution, particle swarm, random search (uniform / Sobol /
+ * Latin hypercube) and Gaussian-process Bayesian optimization. Any object
+ * with the four methods of {@linkcode Optimizer} plugs into the fitters as
+ * well. Every built-in optimizer searches parameters whose bounds `0 < lo`
+ * span more than two decades on the log scale (option `scale`, see
+ * {@linkcode ParameterScale}).
  * @module
  */
 
 export {
+  AUTO_LOG_SPAN,
   type Bounds,
   BoxOptimizer,
-  errorKey,
   isOptimizer,
   type Optimizer,
   type ParamDict,
+  type ParameterScale,
+  resolveScales,
+  type ScaleOption,
   type ToldEntry,
-  validateBounds,
   type ValidatedBounds,
 } from "./optimizer.ts";
 export {

@@ -22,6 +22,104 @@ export type ParamDict = Record<string, number>;
 export type Bounds = Record<string, [number, number]>;
 
 /**
+ * How an optimizer maps a parameter's bounds to its search coordinate
+ * `u` in [0, 1]: `"linear"` (`x = lo + (hi − lo)·u`), `"log"`
+ * (`x = lo·(hi/lo)^u`, needs `0 < lo`), or `"auto"`: log when
+ * `0 < lo` and the bounds span more than two decades (`hi/lo > 100`),
+ * linear otherwise.
+ */
+export type ParameterScale = "linear" | "log" | "auto";
+
+/**
+ * The `scale` option of the built-in optimizers: one
+ * {@linkcode ParameterScale} for every parameter, or one per parameter name
+ * (parameters not named get `"auto"`). Default `"auto"`.
+ */
+export type ScaleOption = ParameterScale | Record<string, ParameterScale>;
+
+/** Span (upper / lower) above which `"auto"` chooses the log scale: two decades. */
+export const AUTO_LOG_SPAN = 100;
+
+/**
+ * Resolve a {@linkcode ScaleOption} for validated bounds.
+ *
+ * @param option the option (undefined = `"auto"`)
+ * @param bounds validated bounds
+ * @param label name used in error messages
+ * @returns `"linear"` or `"log"` per parameter, in bounds order
+ * @throws {RangeError} an unknown scale name, a scale for an unknown
+ *   parameter, `"log"` for bounds that are not both > 0
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveScales, validateBounds } from "./optimizer.ts";
+ * const b = validateBounds(["g", "E"], { g: [1e-12, 1e-6], E: [-0.1, 0] });
+ * assert.deepEqual(resolveScales(undefined, b, "x"), ["log", "linear"]);
+ * ```
+ */
+export function resolveScales(
+  option: ScaleOption | undefined,
+  bounds: ValidatedBounds,
+  label: string,
+): ("linear" | "log")[] {
+  const names = bounds.names;
+  const valid = ["linear", "log", "auto"];
+  let per: (name: string) => ParameterScale;
+  if (option === undefined || typeof option === "string") {
+    const o = option ?? "auto";
+    if (!valid.includes(o)) {
+      throw new RangeError(
+        `${label}: scale must be "linear", "log", "auto" or { name: scale }, got ${
+          JSON.stringify(o)
+        }`,
+      );
+    }
+    per = () => o;
+  } else if (typeof option === "object" && option !== null) {
+    for (const [k, v] of Object.entries(option)) {
+      if (!names.includes(k)) {
+        throw new RangeError(
+          `${label}: scale given for unknown parameter '${k}' (parameters: ${
+            names.join(", ")
+          })`,
+        );
+      }
+      if (!valid.includes(v)) {
+        throw new RangeError(
+          `${label}: scale of '${k}' must be "linear", "log" or "auto", got ${
+            JSON.stringify(v)
+          }`,
+        );
+      }
+    }
+    per = (name) => option[name] ?? "auto";
+  } else {
+    throw new RangeError(
+      `${label}: scale must be "linear", "log", "auto" or { name: scale }, got ${
+        String(option)
+      }`,
+    );
+  }
+  return names.map((name, i) => {
+    const lo = bounds.lower[i];
+    const hi = bounds.upper[i];
+    const s = per(name);
+    if (s === "log") {
+      if (!(lo > 0)) {
+        throw new RangeError(
+          `${label}: scale "log" for '${name}' needs bounds > 0, got [${lo}, ${hi}]`,
+        );
+      }
+      return "log";
+    }
+    if (s === "auto") {
+      return lo > 0 && hi / lo > AUTO_LOG_SPAN ? "log" : "linear";
+    }
+    return "linear";
+  });
+}
+
+/**
  * An ask/tell optimizer. Fitters call `initialize` once (or again after a
  * restart), then repeatedly `ask(n)` for `n` parameter sets, evaluate them and
  * `tell` the errors back; `recommend()` returns the best set seen.
@@ -205,9 +303,11 @@ export interface ToldEntry<T> {
 
 /**
  * Base class of the built-in optimizers: validates arguments, maps between
- * SI parameter dictionaries and normalized coordinates `u = (x - lo)/(hi - lo)`
- * in [0, 1]^d, matches told points to asked ones, and keeps the NaN-aware best.
- * Subclasses implement `initializeState`, `propose` and `update`.
+ * SI parameter dictionaries and normalized coordinates in [0, 1]^d
+ * (`u = (x - lo)/(hi - lo)` on the linear scale, `u = log(x/lo)/log(hi/lo)`
+ * on the log scale, see {@linkcode ParameterScale}), matches told points to
+ * asked ones, and keeps the NaN-aware best. Subclasses implement
+ * `initializeState`, `propose` and `update`.
  */
 export abstract class BoxOptimizer<T = unknown> implements Optimizer {
   /** Parameter names in order (empty before `initialize`). */
@@ -218,14 +318,34 @@ export abstract class BoxOptimizer<T = unknown> implements Optimizer {
   protected upper: Float64Array = new Float64Array(0);
   /** Population size returned by `initialize`. */
   protected popsize = 0;
+  /** Search scale per parameter, resolved by `initialize`. */
+  protected scaleOf: ("linear" | "log")[] = [];
+  #scaleOption: ScaleOption | undefined;
   #pending = new Map<ParamDict, { u: Float64Array; tag: T }>();
   #pendingByKey = new Map<string, ParamDict[]>();
   #bestU: Float64Array | null = null;
   #bestError = Infinity;
   #nTold = 0;
 
+  /**
+   * Keep the search-scale option for `initialize`.
+   * @param scale the `scale` option of the subclass (default `"auto"`);
+   *   checked against the bounds in `initialize`
+   */
+  constructor(scale?: ScaleOption) {
+    this.#scaleOption = scale;
+  }
+
   /** Name used in error messages. */
   protected abstract get label(): string;
+
+  /**
+   * The search scale of each parameter (`"linear"` or `"log"`), resolved
+   * from the `scale` option and the bounds by `initialize` (empty before).
+   */
+  get scales(): Record<string, "linear" | "log"> {
+    return Object.fromEntries(this.names.map((n, i) => [n, this.scaleOf[i]]));
+  }
 
   /** Number of dimensions. */
   get dimension(): number {
@@ -259,6 +379,7 @@ export abstract class BoxOptimizer<T = unknown> implements Optimizer {
     bounds: Record<string, [number, number]>,
   ): number {
     const v = validateBounds(parameterNames, bounds);
+    const scales = resolveScales(this.#scaleOption, v, this.label);
     if (!Number.isInteger(popsize) || popsize < 1) {
       throw new RangeError(
         `${this.label}: popsize must be an integer >= 1, got ${popsize}`,
@@ -272,6 +393,7 @@ export abstract class BoxOptimizer<T = unknown> implements Optimizer {
     this.names = v.names;
     this.lower = v.lower;
     this.upper = v.upper;
+    this.scaleOf = scales;
     this.#pending.clear();
     this.#pendingByKey.clear();
     this.#bestU = null;
@@ -408,10 +530,29 @@ export abstract class BoxOptimizer<T = unknown> implements Optimizer {
   protected toParams(u: ArrayLike<number>): ParamDict {
     const p: ParamDict = {};
     for (let i = 0; i < this.names.length; i++) {
-      const x = this.lower[i] + (this.upper[i] - this.lower[i]) * u[i];
-      p[this.names[i]] = Math.min(this.upper[i], Math.max(this.lower[i], x));
+      p[this.names[i]] = this.toValue(i, u[i]);
     }
     return p;
+  }
+
+  /** Map coordinate `u` in [0, 1] of parameter `i` to its SI value (inside the bounds). */
+  protected toValue(i: number, u: number): number {
+    const lo = this.lower[i];
+    const hi = this.upper[i];
+    const x = this.scaleOf[i] === "log"
+      ? (u <= 0 ? lo : u >= 1 ? hi : lo * Math.exp(Math.log(hi / lo) * u))
+      : lo + (hi - lo) * u;
+    return Math.min(hi, Math.max(lo, x));
+  }
+
+  /** Map SI value `x` (inside the bounds) of parameter `i` to its coordinate in [0, 1]. */
+  protected toCoordinate(i: number, x: number): number {
+    const lo = this.lower[i];
+    const hi = this.upper[i];
+    const u = this.scaleOf[i] === "log"
+      ? Math.log(x / lo) / Math.log(hi / lo)
+      : (x - lo) / (hi - lo);
+    return Math.min(1, Math.max(0, u));
   }
 
   /** Map a parameter dictionary to normalized coordinates, validating it. */
@@ -432,7 +573,7 @@ export abstract class BoxOptimizer<T = unknown> implements Optimizer {
           }, ${this.upper[i]}]`,
         );
       }
-      u[i] = (x - this.lower[i]) / (this.upper[i] - this.lower[i]);
+      u[i] = this.toCoordinate(i, x);
     }
     return u;
   }

@@ -20,13 +20,19 @@
  */
 
 import { Rng } from "../../_internal/random.ts";
-import { BoxOptimizer, type ToldEntry } from "./optimizer.ts";
+import { BoxOptimizer, type ScaleOption, type ToldEntry } from "./optimizer.ts";
 import { latinHypercube } from "./sampling.ts";
 
 /** Options of {@linkcode ParticleSwarm}. */
 export interface ParticleSwarmOptions {
   /** Random seed. Default 0. */
   seed?: number;
+  /**
+   * Search scale per parameter (`"linear"`, `"log"` or `"auto"`, one for
+   * all or `{ name: scale }`). Default `"auto"`: log for bounds `0 < lo`
+   * spanning more than two decades, linear otherwise.
+   */
+  scale?: ScaleOption;
   /** Swarm size. Default: the requested popsize (at least 4). */
   popsize?: number;
   /** Inertia (constriction) weight. Default 0.7298. */
@@ -64,7 +70,9 @@ interface Particle {
  * ```
  */
 export class ParticleSwarm extends BoxOptimizer<number> {
-  #o: Required<Omit<ParticleSwarmOptions, "popsize">> & { popsize?: number };
+  #o: Required<Omit<ParticleSwarmOptions, "popsize" | "scale">> & {
+    popsize?: number;
+  };
   #rng: Rng = new Rng(0);
   #swarm: Particle[] = [];
   #cursor = 0;
@@ -77,7 +85,7 @@ export class ParticleSwarm extends BoxOptimizer<number> {
    * @throws {RangeError} non-finite or negative coefficients, popsize < 2
    */
   constructor(options: ParticleSwarmOptions = {}) {
-    super();
+    super(options.scale);
     const o = {
       seed: options.seed ?? 0,
       popsize: options.popsize,

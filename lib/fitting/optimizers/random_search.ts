@@ -7,7 +7,7 @@
  */
 
 import { Rng } from "../../_internal/random.ts";
-import { BoxOptimizer, type ToldEntry } from "./optimizer.ts";
+import { BoxOptimizer, type ScaleOption, type ToldEntry } from "./optimizer.ts";
 import {
   latinHypercube,
   SOBOL_MAX_DIMENSION,
@@ -19,6 +19,12 @@ import {
 export interface RandomSearchOptions {
   /** Random seed. Default 0. */
   seed?: number;
+  /**
+   * Search scale per parameter (`"linear"`, `"log"` or `"auto"`, one for
+   * all or `{ name: scale }`). Default `"auto"`: log for bounds `0 < lo`
+   * spanning more than two decades, linear otherwise.
+   */
+  scale?: ScaleOption;
   /**
    * How points are drawn: `"uniform"` (i.i.d.), `"sobol"` (one continuing
    * Sobol sequence, d <= 32), `"lhs"` (a Latin hypercube per `ask`).
@@ -54,7 +60,7 @@ export class RandomSearch extends BoxOptimizer<null> {
    * @throws {RangeError} unknown sampler
    */
   constructor(options: RandomSearchOptions = {}) {
-    super();
+    super(options.scale);
     const o = {
       seed: options.seed ?? 0,
       sampler: options.sampler ?? "uniform",

@@ -4,6 +4,8 @@
  * rejection ("leakage" correction as in sbi's `DirectPosterior`).
  * @module
  */
+import { JUPYTER_DISPLAY, type MediaBundle } from "../../display.ts";
+import { posteriorBundle } from "./_display.ts";
 import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike, toVector } from "../matrix.ts";
 import {
@@ -18,7 +20,7 @@ import type {
   EstimatorConfig,
 } from "../estimators/density_estimator.ts";
 import { pack } from "./_format.ts";
-import { loadEstimatorFile } from "./_load.ts";
+import { loadEstimatorFile, rebuilding } from "./_load.ts";
 
 /** Options of {@linkcode DirectPosterior.sample}. */
 export interface SampleOptions {
@@ -126,6 +128,20 @@ export class DirectPosterior {
   /** Data dimension. */
   get xDim(): number {
     return this.#est.config.xDim;
+  }
+
+  /**
+   * What `deno jupyter` shows for a posterior: marginal histograms (SVG,
+   * `image/svg+xml`) of 1,000 samples (seed 0) at the default observation;
+   * without one, a text summary.
+   * @returns the media bundle
+   */
+  [JUPYTER_DISPLAY](): Promise<MediaBundle> {
+    return posteriorBundle(
+      this.constructor.name,
+      this.prior.dim,
+      this.#defaultX ? (n) => this.sample(n, { seed: 0 }) : null,
+    );
   }
 
   /**
@@ -429,12 +445,21 @@ export class DirectPosterior {
       "DirectPosterior",
       options,
     );
-    const p = new DirectPosterior(estimator, prior, { seed: header.seed });
-    if (header.defaultX) {
-      // JSON stores a missing (NaN) feature as null
-      p.setDefaultX(header.defaultX.map((v) => v ?? NaN));
-    }
-    return p;
+    return await rebuilding("DirectPosterior", "posterior", 16, () => {
+      let p: DirectPosterior | null = null;
+      try {
+        p = new DirectPosterior(estimator, prior, { seed: header.seed });
+        if (header.defaultX) {
+          // JSON stores a missing (NaN) feature as null
+          p.setDefaultX(header.defaultX.map((v) => v ?? NaN));
+        }
+        return p;
+      } catch (e) {
+        if (p) p.dispose();
+        else estimator.dispose();
+        throw e;
+      }
+    });
   }
 
   /** Frees the estimator's tensors. */

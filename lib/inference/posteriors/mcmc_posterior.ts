@@ -6,6 +6,8 @@
  * variants. Used by NLE: the potential is log q(x_o | θ) + log p(θ).
  * @module
  */
+import { JUPYTER_DISPLAY, type MediaBundle } from "../../display.ts";
+import { posteriorBundle } from "./_display.ts";
 import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
@@ -16,7 +18,7 @@ import type {
   EstimatorConfig,
 } from "../estimators/density_estimator.ts";
 import { pack } from "./_format.ts";
-import { loadEstimatorFile } from "./_load.ts";
+import { loadEstimatorFile, rebuilding } from "./_load.ts";
 import type { PriorDescription } from "../priors/prior.ts";
 import {
   likelihoodGradPotential,
@@ -235,6 +237,20 @@ export class MCMCPosterior {
   /** Data dimension. */
   get xDim(): number {
     return this.#est ? this.#est.config.thetaDim : this.#factory!.xDim;
+  }
+
+  /**
+   * What `deno jupyter` shows for a posterior: marginal histograms (SVG,
+   * `image/svg+xml`) of 1,000 samples (seed 0) at the default observation;
+   * without one, a text summary.
+   * @returns the media bundle
+   */
+  [JUPYTER_DISPLAY](): Promise<MediaBundle> {
+    return posteriorBundle(
+      this.constructor.name,
+      this.prior.dim,
+      this.#defaultX ? (n) => this.sample(n, { seed: 0 }) : null,
+    );
   }
 
   /**
@@ -462,9 +478,18 @@ export class MCMCPosterior {
     const { header, prior, estimator } = await loadEstimatorFile<
       LikelihoodHeader
     >(bytes, "LikelihoodPosterior", options);
-    const p = new MCMCPosterior(estimator, prior, header.mcmc);
-    if (header.defaultX) p.setDefaultX(header.defaultX);
-    return p;
+    return await rebuilding("LikelihoodPosterior", "posterior", 16, () => {
+      let p: MCMCPosterior | null = null;
+      try {
+        p = new MCMCPosterior(estimator, prior, header.mcmc);
+        if (header.defaultX) p.setDefaultX(header.defaultX);
+        return p;
+      } catch (e) {
+        if (p) p.dispose();
+        else estimator.dispose();
+        throw e;
+      }
+    });
   }
 
   /** Frees the estimator's (or potential factory's) resources. */

@@ -4,7 +4,8 @@ import { GammaFactor } from "../../../lib/fitting/metrics/gamma_factor.ts";
 import { MSEMetric } from "../../../lib/fitting/metrics/mse.ts";
 import { DifferentialEvolution } from "../../../lib/fitting/optimizers/differential_evolution.ts";
 import { readRefCsv } from "../../_ref.ts";
-import { EXPIF } from "../../golden/_models.ts";
+import { ADEX, EXPIF } from "../../golden/_models.ts";
+import { Rng } from "../../../lib/_internal/random.ts";
 
 const ms = 1e-3;
 const MODEL = `${EXPIF}\ngL : siemens (constant)\nC : farad (constant)`;
@@ -141,4 +142,89 @@ Deno.test("SpikeFitter", async (t) => {
       TypeError,
     );
   });
+});
+
+Deno.test("SpikeFitter: the default optimizer fits an AdEx (gL, a, b, tau_w) to 2 s of noisy-current spikes, median gamma error over seeds 0-9 <= 0.1 within 2,000 evaluations", async () => {
+  // Our own case: the AdEx of Brette & Gerstner (2005) (tests/golden/_models.ts)
+  // with gL 30 nS, a 4 nS, b 80.5 pA, tau_w 144 ms unknown, driven by two 2 s
+  // Ornstein-Uhlenbeck currents (mean 0.6 and 0.9 nA, sd 0.3 nA, 5 ms, fixed
+  // seeds; 17 and 55 target spikes, made by the simulator with the true
+  // values). The bounds are not centred on the truth; a and b span > 2 decades
+  // (searched on the log scale). Default optimizer (CMA-ES), 100 samples x 20
+  // rounds = 2,000 evaluations; measured best gamma error without early stop,
+  // seeds 0-9: 0 0 0.041 0.041 0.082 0.043 0.173 0.185 0.043 0.154 (median
+  // 0.043, 7 of 10 <= 0.1; the misses are local optima with b and tau_w off by
+  // 20-30%). With a success probability of 0.7 per seed, a fresh set of ten
+  // seeds has a median <= 0.1 with probability >= 0.85 (6 successes suffice:
+  // P(Binomial(10, 0.7) >= 6) = 0.85), so this is not a chosen seed; it is not
+  // "every seed" either. The previous default,
+  // DifferentialEvolution, same budget, seeds 0-4: 0.075 0.198 0.288 0.387
+  // 0.227 (median 0.227, fails); random search (seeds 0-2): 0.55-0.68; CMA-ES
+  // with 50 x 40 or 200 x 10: medians 0.28 and 0.25. Each fit stops as soon as
+  // its error is <= 0.1 (about 5 s per seed on one core).
+  const dt = 0.1 * ms;
+  const steps = 20000;
+  const ou = (seed: number, mu: number, sigma: number, tau = 5 * ms) => {
+    const rng = new Rng(seed);
+    const I = new Float64Array(steps);
+    let x = mu;
+    for (let k = 0; k < steps; k++) {
+      I[k] = x;
+      x += (dt / tau) * (mu - x) +
+        sigma * Math.sqrt((2 * dt) / tau) * rng.normal();
+    }
+    return I;
+  };
+  const I = [ou(11, 0.6e-9, 0.3e-9), ou(12, 0.9e-9, 0.3e-9)];
+  const common = {
+    model: `${ADEX}
+gL : siemens (constant)
+a : siemens (constant)
+b : amp (constant)
+tau_w : second (constant)`,
+    namespace: {
+      C: "281 pF",
+      EL: "-70.6 mV",
+      VT: "-50.4 mV",
+      DeltaT: "2 mV",
+      Vcut: "-40.4 mV",
+    },
+    input: { I },
+    dt,
+    threshold: "v > Vcut",
+    reset: "v = EL; w += b",
+    method: "euler",
+    paramInit: { v: "-70.6 mV", w: 0 },
+  };
+  const truth = { gL: 30e-9, a: 4e-9, b: 0.0805e-9, tau_w: 0.144 };
+  const maker = new SpikeFitter({ ...common, output: [[1], [1]], nSamples: 1 });
+  const target = (await maker.generateSpikes({ params: truth })).map((s) =>
+    Array.from(s)
+  );
+  assert.deepEqual(target.map((s) => s.length), [17, 55]);
+  const bounds = {
+    gL: ["5 nS", "100 nS"],
+    a: ["0.2 nS", "50 nS"],
+    b: ["1 pA", "0.5 nA"],
+    tau_w: ["20 ms", "1 second"],
+  } as const;
+  const errors: number[] = [];
+  for (const seed of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) {
+    const f = new SpikeFitter({
+      ...common,
+      output: target,
+      nSamples: 100,
+      seed,
+    });
+    const r = await f.fit({
+      nRounds: 20,
+      callback: (info) => info.bestError <= 0.1,
+      params: bounds,
+    });
+    assert.ok(f.results().length <= 2000);
+    errors.push(r.error);
+  }
+  const sorted = [...errors].sort((x, y) => x - y);
+  const median = (sorted[4] + sorted[5]) / 2;
+  assert.ok(median <= 0.1, `median gamma error ${median} (${errors})`);
 });

@@ -25,9 +25,10 @@ import {
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
-function tutorialFitter(nSamples = 4): TraceFitter {
+function tutorialFitter(nSamples = 4, seed = 0): TraceFitter {
   const { I, v } = tutorialData();
   return new TraceFitter({
+    seed,
     model: HH_TUTORIAL,
     namespace: HH_NAMESPACE,
     input: { I },
@@ -100,26 +101,45 @@ Deno.test("TraceFitter errors equal brian2modelfitting's (fitter_numbers_fit.jso
   }
 });
 
-Deno.test("TraceFitter: the tutorial end to end (DE 100 x 10, then refine)", async (t) => {
-  // DifferentialEvolution defaults (current-to-best/1/bin, F 0.8, CR 0.9), 100 x 10
-  // on the tutorial data, measured over seeds 0..9: 2.41e-6 3.26e-6 1.56e-6 1.17e-6
-  // 3.55e-6 1.86e-6 1.30e-6 2.42e-6 2.92e-6 2.97e-6 V^2 (median 1.9e-6; 4 of 10 at
-  // or below 2e-6; brian2modelfitting's tutorial with Nevergrad's DE printed
-  // 1.81e-6). The test fixes seed 3; refine() reaches 9.9497e-7 V^2 from any of them.
-  const f = tutorialFitter(100);
+Deno.test("TraceFitter: the tutorial end to end (default optimizer 100 x 10, then refine)", async (t) => {
+  // The default optimizer (CMA-ES, population 100, the three conductances on
+  // the log scale since their bounds span 3-5 decades), 100 x 10 on the
+  // tutorial data, measured over seeds 0..9: 1.29e-6 1.26e-6 1.04e-6 1.02e-6
+  // 1.12e-6 1.19e-6 1.02e-6 1.04e-6 1.60e-6 1.02e-6 V^2 (median 1.08e-6, worst
+  // 1.60e-6). The goal: a median <= 1.81e-6 (what brian2modelfitting's tutorial
+  // with Nevergrad's DE printed) and no seed above 3e-6. The test runs seeds
+  // 0..4 (about 3 s each) and asserts the median and the worst; the median of
+  // five fails only if three seeds exceed 1.81e-6, which none of ten measured
+  // did. The previous default (DifferentialEvolution, linear scales) fails it:
+  // 2.41e-6 3.26e-6 1.56e-6 1.17e-6 3.55e-6 (median 2.41e-6). refine() reaches
+  // 9.9497e-7 V^2 from any of them.
+  const fitters: TraceFitter[] = [];
+  const errors: number[] = [];
   let rounds = 0;
-  const r = await f.fit({
-    optimizer: new DifferentialEvolution({ seed: 3 }),
-    nRounds: 10,
-    callback: () => void rounds++,
-    params: TUTORIAL_BOUNDS,
-  });
-  await t.step("100 samples x 10 rounds, error <= 2e-6 V^2", () => {
-    assert.equal(f.nSamples, 100);
-    assert.equal(rounds, 10);
-    assert.equal(f.results().length, 1000);
-    assert.ok(r.error <= 2e-6, `error ${r.error}`);
-  });
+  for (const seed of [0, 1, 2, 3, 4]) {
+    const g = tutorialFitter(100, seed);
+    const r = await g.fit({
+      nRounds: 10,
+      callback: () => void rounds++,
+      params: TUTORIAL_BOUNDS,
+    });
+    fitters.push(g);
+    errors.push(r.error);
+  }
+  const f = fitters[0];
+  await t.step(
+    "100 samples x 10 rounds, seeds 0-4: median error <= 1.81e-6 V^2, worst <= 3e-6",
+    () => {
+      assert.equal(rounds, 50);
+      for (const g of fitters) {
+        assert.equal(g.nSamples, 100);
+        assert.equal(g.results().length, 1000);
+      }
+      const sorted = [...errors].sort((a, b) => a - b);
+      assert.ok(sorted[2] <= 1.81e-6, `median ${sorted[2]} (${errors})`);
+      assert.ok(sorted[4] <= 3e-6, `worst ${sorted[4]} (${errors})`);
+    },
+  );
   for (const calcGradient of [false, true]) {
     await t.step(
       `refine(calcGradient: ${calcGradient}) <= 9.96e-7 V^2, parameters within 2%`,

@@ -67,9 +67,13 @@ export interface StreamedRefineResult {
 
 /** One block of the recordings, as the refinement reads them. */
 export interface RefineBlock {
+  /** First sample of the block in the recording. */
   start: number;
+  /** Samples in the block. */
   samples: number;
+  /** Input rows per input variable (SI), one per trace. */
   input: Record<string, Float64Array[]>;
+  /** Recorded output rows (SI), one per trace. */
   output: Float64Array[];
 }
 
