@@ -38,6 +38,13 @@ export {
   type ValueWithUnit,
 } from "./fitters/fitter.ts";
 export {
+  type EvaluatedSets,
+  type FitExecutor,
+  isFitExecutor,
+  type MetricSpec,
+  type TraceFitJob,
+} from "./executor.ts";
+export {
   TraceFitter,
   type TraceFitterOptions,
 } from "./fitters/trace_fitter.ts";

@@ -21,6 +21,12 @@ import type { NamespaceValue } from "../../equations/model.ts";
 import { describeModel } from "../../equations/model.ts";
 import { Dimension, DimensionMismatchError } from "../../units/dimension.ts";
 import { isOptimizer, type Optimizer } from "../optimizers/optimizer.ts";
+import {
+  type EvaluatedSets,
+  type FitExecutor,
+  isFitExecutor,
+  type TraceFitJob,
+} from "../executor.ts";
 import { DifferentialEvolution } from "../optimizers/differential_evolution.ts";
 import type { Metric } from "../metrics/metric.ts";
 import {
@@ -94,6 +100,11 @@ export interface FitOptions<M> {
   penalty?: string;
   /** Bounds `[lo, hi]` or fixed values for every model parameter. Required on the first call and after a restart. */
   params?: ParamBounds;
+  /**
+   * Where to evaluate each round's parameter sets (e.g. the Redis executor
+   * of `neurofit/distributed`). Default: in this process.
+   */
+  executor?: FitExecutor;
 }
 
 /** Result of `fit`. */
@@ -411,6 +422,23 @@ export abstract class Fitter<M extends Metric = Metric> {
   /** Dimension (power of the output unit) of the total error, for labels and the penalty check. */
   protected abstract errorDimension(metrics: Record<string, M>): Dimension;
 
+  /**
+   * The fitting problem as plain data, for `fit({ executor })`. Fitters that
+   * cannot be described as data yet throw.
+   * @param _metrics metric per output variable
+   * @param _penalty penalty variable or undefined
+   * @returns the job
+   * @throws {TypeError} always, unless the concrete fitter overrides it
+   */
+  protected executorJob(
+    _metrics: Record<string, M>,
+    _penalty: string | undefined,
+  ): TraceFitJob {
+    throw new TypeError(
+      `${this.constructor.name} cannot run on an executor yet; fit it without the executor option`,
+    );
+  }
+
   // ---------------------------------------------------------------- state
 
   /** The optimizer of the current fit series (null before `fit`). */
@@ -604,6 +632,13 @@ export abstract class Fitter<M extends Metric = Metric> {
         `startIteration must be an integer, got ${this.#iteration}`,
       );
     }
+    const executor = options.executor;
+    if (executor !== undefined && !isFitExecutor(executor)) {
+      throw new TypeError(
+        "executor must have an evaluate(job, sets, iteration) method (e.g. await redisExecutor({ url }))",
+      );
+    }
+    const job = executor ? this.executorJob(metrics, penalty) : null;
     const cb = callbackSetup(
       options.callback === undefined ? "text" : options.callback,
       nRounds,
@@ -622,12 +657,13 @@ export abstract class Fitter<M extends Metric = Metric> {
       }
       const sets = asked.map((p) => ({ ...p, ...this.#fixed }));
       const it = this.#iteration;
-      const { total, normalized, raw } = await this.evaluateSets(
-        sets,
-        metrics,
-        penalty,
-        it,
-      );
+      const { total, normalized, raw } = executor && job
+        ? checkEvaluated(
+          await executor.evaluate(job, sets, it),
+          sets.length,
+          this.outputVars,
+        )
+        : await this.evaluateSets(sets, metrics, penalty, it);
       optimizer.tell(asked, total);
       this.#lastIteration = it;
       for (let s = 0; s < sets.length; s++) {
@@ -1153,6 +1189,29 @@ export abstract class Fitter<M extends Metric = Metric> {
       throw new TypeError(`cannot evaluate '${nm}' in the penalty '${name}'`);
     });
   }
+}
+
+function checkEvaluated(
+  r: EvaluatedSets,
+  n: number,
+  vars: readonly string[],
+): EvaluatedSets {
+  const ok = (a: unknown) => a instanceof Float64Array && a.length === n;
+  if (!r || !ok(r.total)) {
+    throw new TypeError(
+      `the executor returned ${
+        r?.total?.length ?? "no"
+      } errors for ${n} parameter sets`,
+    );
+  }
+  for (const v of vars) {
+    if (!ok(r.normalized?.[v]) || !ok(r.raw?.[v])) {
+      throw new TypeError(
+        `the executor returned no ${n} errors for the output variable '${v}'`,
+      );
+    }
+  }
+  return r;
 }
 
 function describe(x: unknown): string {

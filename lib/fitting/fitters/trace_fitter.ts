@@ -7,6 +7,7 @@
 import { Runner } from "../../simulation/runner.ts";
 import type { Dimension } from "../../units/dimension.ts";
 import { MSEMetric } from "../metrics/mse.ts";
+import type { MetricSpec, TraceFitJob } from "../executor.ts";
 import { TraceMetric } from "../metrics/metric.ts";
 import {
   type RefineOptions,
@@ -113,6 +114,66 @@ export class TraceFitter extends Fitter<TraceMetric> {
   protected errorDimension(metrics: Record<string, TraceMetric>): Dimension {
     const v = this.outputVars[0];
     return powDim(this.dimensionOf(v), metrics[v].errorUnitPower());
+  }
+
+  /**
+   * The problem as plain data for `fit({ executor })`.
+   * @param metrics metric per output variable (MSEMetric only)
+   * @param penalty penalty variable or undefined
+   * @returns the job
+   * @throws {TypeError} a metric other than MSEMetric, a namespace quantity object
+   */
+  protected override executorJob(
+    metrics: Record<string, TraceMetric>,
+    penalty: string | undefined,
+  ): TraceFitJob {
+    const metric: Record<string, MetricSpec> = {};
+    for (const v of this.outputVars) {
+      const m = metrics[v];
+      if (!(m instanceof MSEMetric) || m.constructor !== MSEMetric) {
+        throw new TypeError(
+          `the metric of '${v}' (${m.constructor.name}) cannot run on an executor yet; use MSEMetric`,
+        );
+      }
+      metric[v] = {
+        kind: "mse",
+        tStart: m.tStart,
+        normalization: m.normalization,
+        tWeights: m.tWeights,
+      };
+    }
+    const o = this.modelOptions;
+    let namespace: Record<string, number | string> | undefined;
+    if (o.namespace) {
+      namespace = {};
+      for (const [k, val] of Object.entries(o.namespace)) {
+        if (typeof val !== "number" && typeof val !== "string") {
+          throw new TypeError(
+            `namespace value '${k}' is a quantity object; give it as a number or a string with units to run on an executor`,
+          );
+        }
+        namespace[k] = val;
+      }
+    }
+    return {
+      kind: "trace",
+      equations: this.equations,
+      threshold: o.threshold,
+      reset: o.reset,
+      refractory: o.refractory,
+      method: o.method,
+      namespace,
+      inputUnits: o.inputUnits,
+      dt: this.dt,
+      input: { ...this.input } as Record<string, Float64Array[]>,
+      output: { ...this.output } as Record<string, Float64Array[]>,
+      paramInit: { ...this.paramInit },
+      device: this.device,
+      seed: this.seed,
+      metric,
+      penalty,
+      parameters: [...this.parameterNames],
+    };
   }
 
   /** Build the runner of one batch of parameter sets. */
