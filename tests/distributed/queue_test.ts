@@ -1,0 +1,315 @@
+// The Redis queue end to end, on a private redis-server and real worker
+// subprocesses (deno run -A distributed/worker.ts): results equal a local run
+// row for row, kill -9 of a worker mid-batch loses nothing and duplicates
+// nothing, a poisoned batch goes to the dead-letter stream, a wrong password
+// is a typed error naming the host.
+import assert from "node:assert/strict";
+import {
+  BatchFailedError,
+  RedisConnectionError,
+  redisExecutor,
+  simulateBatches,
+  type SimulationJob,
+} from "../../distributed/mod.ts";
+import { NeuronModel } from "../../lib/simulation/neuron_model.ts";
+import { simulate } from "../../lib/simulation/simulate.ts";
+import { REDIS_AVAILABLE, startRedis, startWorker } from "./_redis.ts";
+
+const ignore = !REDIS_AVAILABLE;
+
+// A leaky integrator driven by two input traces: 2 traces per set, features
+// computed on the worker (mean, max, last of v).
+const STEPS = 400;
+const I = [0.1e-9, 0.25e-9].map((a) =>
+  Float64Array.from({ length: STEPS }, (_, k) => a * (k > 50 ? 1 : 0))
+);
+const JOB: SimulationJob = {
+  kind: "simulate",
+  equations: "dv/dt = (El - v + R*I)/tau : volt\nR : ohm (constant)\n" +
+    "tau : second (constant)",
+  namespace: { El: "-70 mV" },
+  dt: 1e-4,
+  steps: STEPS,
+  input: { I },
+  params: ["R", "tau"],
+  init: { v: "-70 mV" },
+  output: ["v"],
+  features: { v: ["mean", "max", "last"] },
+};
+
+function thetaRows(n: number): number[][] {
+  // a deterministic grid over R in [50, 500] Mohm, tau in [2, 40] ms
+  return Array.from({ length: n }, (_, i) => [
+    5e7 + (4.5e8 * ((i * 37) % n)) / n,
+    2e-3 + (3.8e-2 * ((i * 11) % n)) / n,
+  ]);
+}
+
+Deno.test({
+  name:
+    "3 workers: simulateBatches equals the local run row for row, and the plain simulate() features",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startRedis();
+    const workers = [0, 1, 2].map((k) =>
+      startWorker(server.url, ["--queue", "t1", "--name", `w${k}`])
+    );
+    try {
+      await Promise.all(workers.map((w) => w.waitFor(/ready/)));
+      const theta = thetaRows(120);
+      const local = await simulateBatches(JOB, theta, {
+        batchSize: 10,
+        seed: 5,
+      });
+      const exec = await redisExecutor({ url: server.url, queue: "t1" });
+      let progress = 0;
+      try {
+        const remote = await simulateBatches(JOB, theta, {
+          executor: exec,
+          batchSize: 10,
+          seed: 5,
+        });
+        assert.equal(remote.rows, 120);
+        assert.equal(remote.cols, 2 * 3);
+        // bit-identical rows, in the order of theta
+        assert.deepEqual(
+          new Uint8Array(remote.x.buffer),
+          new Uint8Array(local.x.buffer),
+        );
+        const reports = await exec.workers();
+        const total = reports.reduce((a, r) => a + r.batches, 0);
+        assert.equal(total, 12, "12 batches of 10 sets were simulated once");
+        assert.ok(reports.length >= 2, "the work was spread over workers");
+        progress = reports.length;
+      } finally {
+        await exec.close();
+      }
+      assert.ok(progress > 0);
+      // independent check of one row against the library's simulate()
+      const m = new NeuronModel(JOB.equations, { namespace: JOB.namespace });
+      const r = await simulate(m, {
+        dt: JOB.dt,
+        steps: STEPS,
+        nNeurons: 2,
+        input: { I },
+        params: { R: theta[7][0], tau: theta[7][1] },
+        init: JOB.init,
+        record: ["v"],
+      });
+      const v1 = r.traces.v[1];
+      let mean = 0;
+      for (const x of v1) mean += x;
+      mean /= v1.length;
+      assert.equal(local.x[7 * 6 + 3], mean);
+      assert.equal(local.x[7 * 6 + 5], v1[v1.length - 1]);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "kill -9 of a worker mid-batch: its batch is re-delivered, all batches done, no duplicates",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startRedis();
+    // batches long enough (~0.5 s: 10 sets x 100,000 steps) that the kill
+    // lands inside one; the log checks that it did
+    const job: SimulationJob = {
+      ...JOB,
+      steps: 100000,
+      input: undefined,
+      nTraces: 1,
+      equations: "dv/dt = (El - v)/tau + sin(2*pi*t/tau)*mV/ms : volt\n" +
+        "R : ohm (constant)\ntau : second (constant)",
+    };
+    const victim = startWorker(server.url, [
+      "--queue",
+      "t2",
+      "--name",
+      "victim",
+      "--verbose",
+      "--visibility-timeout",
+      "2",
+    ]);
+    let rescuer: ReturnType<typeof startWorker> | null = null;
+    const exec = await redisExecutor({ url: server.url, queue: "t2" });
+    try {
+      await victim.waitFor(/ready/);
+      const theta = thetaRows(60);
+      const remoteP = simulateBatches(job, theta, {
+        executor: exec,
+        batchSize: 10,
+        runId: "killrun",
+      });
+      await victim.waitFor(/started batch killrun:\d+/);
+      await victim.kill9();
+      const killed = victim.log().match(/started batch (killrun:\d+)/)![1];
+      assert.doesNotMatch(
+        victim.log(),
+        new RegExp(`finished batch ${killed}\\b`),
+      );
+      rescuer = startWorker(server.url, [
+        "--queue",
+        "t2",
+        "--name",
+        "rescuer",
+        "--verbose",
+        "--visibility-timeout",
+        "2",
+      ]);
+      const remote = await remoteP;
+      assert.match(rescuer.log(), new RegExp(`took over batch ${killed}\\b`));
+      const local = await simulateBatches(job, theta, { batchSize: 10 });
+      assert.deepEqual(Array.from(remote.x), Array.from(local.x));
+      assert.equal(remote.failed.length, 0);
+      // every batch finished exactly once: 6 results in total, no task left
+      const reports = await exec.workers();
+      const byName = Object.fromEntries(reports.map((r) => [r.name, r]));
+      assert.equal(
+        (byName.victim?.batches ?? 0) + byName.rescuer.batches,
+        6,
+      );
+      const { connectRedis } = await import("../../distributed/redis.ts");
+      const r = await connectRedis(server.url);
+      try {
+        assert.equal(await r.xlen(exec.keys.tasks), 0);
+        const pending = await r.xpending(exec.keys.tasks, "workers");
+        assert.equal(Number((pending as unknown[])[0]), 0);
+      } finally {
+        r.disconnect();
+      }
+    } finally {
+      await exec.close();
+      await victim.stop();
+      await rescuer?.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a poisoned batch goes to the dead-letter stream with its error; the other batches go on",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startRedis();
+    const w = startWorker(server.url, ["--queue", "t3", "--name", "w"]);
+    const exec = await redisExecutor({
+      url: server.url,
+      queue: "t3",
+      maxAttempts: 2,
+    });
+    try {
+      await w.waitFor(/ready/);
+      const good = {
+        rows: 2,
+        cols: 2,
+        tag: 0,
+        data: Float64Array.from(thetaRows(2).flat()),
+      };
+      // batch 1 has 3 columns for a job with 2 parameters
+      const poison = {
+        rows: 1,
+        cols: 3,
+        tag: 0,
+        data: Float64Array.from([1, 2, 3]),
+      };
+      const seen: number[] = [];
+      const dead: string[] = [];
+      for await (
+        const b of exec.runBatches(JOB, [good, poison, good], {
+          allowFailures: true,
+          onDeadLetter: (d) => dead.push(`${d.batch} ${d.attempts} ${d.error}`),
+        })
+      ) seen.push(b.index);
+      assert.deepEqual(seen.sort(), [0, 2]);
+      assert.equal(dead.length, 1);
+      assert.match(
+        dead[0],
+        /:1 2 PayloadError: batch has 3 columns, the job has 2 parameters/,
+      );
+      const { connectRedis } = await import("../../distributed/redis.ts");
+      const r = await connectRedis(server.url);
+      try {
+        assert.equal(await r.xlen(exec.keys.dead), 1);
+      } finally {
+        r.disconnect();
+      }
+      // a model that does not compile: every batch fails, the run throws a typed error
+      const broken: SimulationJob = {
+        ...JOB,
+        equations: "dv/dt = (El - v)/tau : volt\ntau : second (constant",
+      };
+      await assert.rejects(
+        simulateBatches(broken, thetaRows(4), { executor: exec, batchSize: 2 }),
+        (e) =>
+          e instanceof BatchFailedError && e.failed.length === 2 &&
+          /tau/.test(e.failed[0].error),
+      );
+    } finally {
+      await exec.close();
+      await w.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "wrong password / unreachable server → RedisConnectionError naming host and cause, never the password",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startRedis({ password: "c0rrect-h0rse" });
+    try {
+      const t0 = performance.now();
+      await assert.rejects(
+        redisExecutor({
+          url: `redis://:wr0ng-pa55@127.0.0.1:${server.port}`,
+          connectTimeoutMs: 2000,
+        }),
+        (e) =>
+          e instanceof RedisConnectionError && e.host === "127.0.0.1" &&
+          e.port === server.port && /authentication failed/.test(e.message) &&
+          !e.message.includes("wr0ng-pa55") &&
+          e.message.includes(`127.0.0.1:${server.port}`),
+      );
+      assert.ok(performance.now() - t0 < 2000);
+      // the right password works
+      const exec = await redisExecutor({ url: server.url });
+      await exec.close();
+      // a worker with a wrong password exits with the typed error, password not printed
+      const w = startWorker(
+        `redis://:wr0ng-pa55@127.0.0.1:${server.port}`,
+        ["--queue", "t4"],
+      );
+      const status = await w.proc.status;
+      assert.equal(status.code, 1);
+      assert.match(
+        w.log(),
+        /RedisConnectionError: Redis at 127\.0\.0\.1:\d+: authentication failed/,
+      );
+      assert.doesNotMatch(w.log(), /wr0ng-pa55/);
+    } finally {
+      await server.stop();
+    }
+    // nothing listens on the port any more
+    await assert.rejects(
+      redisExecutor({
+        url: `redis://127.0.0.1:${server.port}`,
+        connectTimeoutMs: 1000,
+      }),
+      (e) => e instanceof RedisConnectionError && /refused/.test(e.message),
+    );
+  },
+});
