@@ -31,6 +31,12 @@ export {
   type WorkerReport,
 } from "./executor.ts";
 export {
+  type DistributedChunk,
+  simulationChunks,
+  type SimulationChunksOptions,
+  type ThetaSource,
+} from "./chunks.ts";
+export {
   type CompiledJob,
   compileJob,
   type Job,
