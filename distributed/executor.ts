@@ -78,13 +78,19 @@ export interface RunProgress {
   failed: number;
   /** Results received twice and dropped. */
   duplicates: number;
+  /** Batches not submitted because a previous coordinator of the same run had (resumed run). */
+  resumed: number;
   /** Parameter sets per second since the start of the run. */
   setsPerSecond: number;
 }
 
 /** Options of one run of batches. */
 export interface RunOptions {
-  /** Run id (default: random). Batch ids are `<run>:<index>`. */
+  /**
+   * Run id (default: random). Batch ids are `<run>:<index>`. Giving the id
+   * of an unfinished run resumes it (the batches must be the same): what is
+   * answered or queued in Redis is not submitted again.
+   */
   runId?: string;
   /** Yield the batches that worked and do not throw when some went to the dead-letter stream. Default false. */
   allowFailures?: boolean;
@@ -205,6 +211,8 @@ export interface RedisExecutorOptions {
   timeoutMs?: number;
   /** Time allowed to connect and authenticate (ms). Default 5000. */
   connectTimeoutMs?: number;
+  /** After the connection is lost, how long to try to reconnect before failing with a RedisConnectionError (ms). Default 10000. */
+  reconnectForMs?: number;
   /** Called after each finished batch. */
   onProgress?: (p: RunProgress) => void;
   /** Keep a run's result stream after the run (default false: deleted once ingested). */
@@ -292,6 +300,44 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
   }
 
   /**
+   * Indices of a run's batches that are answered (result stream) or queued
+   * (task stream).
+   * @param run the run id
+   * @returns the indices
+   */
+  async #knownBatches(run: string): Promise<Set<number>> {
+    const out = new Set<number>();
+    const prefix = `${run}:`;
+    for (const key of [this.#keys.results(run), this.#keys.tasks]) {
+      let start = "-";
+      while (true) {
+        const page = await this.#r.callBuffer(
+          "XRANGE",
+          key,
+          start,
+          "+",
+          "COUNT",
+          "500",
+        ) as unknown[];
+        if (!page || page.length === 0) break;
+        for (const raw of page) {
+          const e = toEntry(raw);
+          if (!e) continue;
+          const b = e.fields.get("batch");
+          const id = b ? new TextDecoder().decode(b) : "";
+          if (id.startsWith(prefix)) {
+            const k = Number(id.slice(prefix.length));
+            if (Number.isInteger(k) && k >= 0) out.add(k);
+          }
+          start = `(${e.id}`;
+        }
+        if (page.length < 500) break;
+      }
+    }
+    return out;
+  }
+
+  /**
    * Run batches through the workers; yields results as they arrive.
    * @param job the job
    * @param batches the batches (read lazily: at most `maxInFlight` outstanding)
@@ -327,6 +373,7 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
     const done = new Set<number>();
     const failed: DeadLetter[] = [];
     let duplicates = 0;
+    let resumed = 0;
     let sets = 0;
     let submitted = 0;
     let exhausted = false;
@@ -337,13 +384,18 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
     try {
       const hash = await this.storeSpec(job);
       await ensureGroup(r, keys);
+      // resuming a run (same runId, e.g. after a coordinator restart):
+      // batches already answered or still queued are not submitted again
+      const known = options.runId !== undefined
+        ? await this.#knownBatches(run)
+        : new Set<number>();
       let lastId = "0-0";
       while (true) {
         // submit up to maxInFlight outstanding batches
         if (!exhausted && rowsOf.size - done.size < maxInFlight) {
           const p = r.pipeline();
           let n = 0;
-          while (rowsOf.size - done.size + n < maxInFlight) {
+          while (rowsOf.size - done.size < maxInFlight) {
             const next = await it.next();
             if (next.done) {
               exhausted = true;
@@ -353,6 +405,10 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
             const bytes = encodeMatrix(b, maxPayload);
             const index = submitted++;
             rowsOf.set(index, b.rows);
+            if (known.has(index)) {
+              resumed++;
+              continue;
+            }
             p.xadd(
               keys.tasks,
               "*",
@@ -453,6 +509,7 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
             submitted,
             failed: failed.length,
             duplicates,
+            resumed,
             setsPerSecond: sets / ((performance.now() - t0) / 1000),
           });
         }
@@ -539,6 +596,7 @@ export async function redisExecutor(
   queueKeys(options.queue ?? "neurofit");
   const r = await connectRedis(options.url, {
     connectTimeoutMs: options.connectTimeoutMs,
+    reconnectForMs: options.reconnectForMs,
     name: "neurofit-coordinator",
   });
   return new RedisExecutor(r, options);

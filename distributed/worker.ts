@@ -69,6 +69,8 @@ export interface WorkerOptions {
   maxSpecBytes?: number;
   /** Time allowed to connect (ms). Default 5000. */
   connectTimeoutMs?: number;
+  /** After the connection is lost, how long to try to reconnect before stopping with a RedisConnectionError (ms). Default 60000. */
+  reconnectForMs?: number;
 }
 
 /** What a worker did. */
@@ -141,6 +143,7 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
       clients.push(
         await connectRedis(options.redis, {
           connectTimeoutMs: options.connectTimeoutMs,
+          reconnectForMs: options.reconnectForMs ?? 60000,
           name: `neurofit-worker`,
         }),
       );
@@ -437,6 +440,9 @@ function parseArgs(args: string[]): WorkerOptions {
       case "--visibility-timeout":
         opts.visibilityTimeoutMs = 1000 * Number(value());
         break;
+      case "--reconnect-for":
+        opts.reconnectForMs = 1000 * Number(value());
+        break;
       case "--name":
         opts.name = value();
         break;
@@ -449,7 +455,7 @@ function parseArgs(args: string[]): WorkerOptions {
       case "--help":
       case "-h":
         console.log(
-          "deno run -A distributed/worker.ts --redis redis://host:6379 [--queue neurofit] [--device cpu|webgpu|auto] [--concurrency N] [--visibility-timeout SECONDS] [--name NAME] [--verbose]",
+          "deno run -A distributed/worker.ts --redis redis://host:6379 [--queue neurofit] [--device cpu|webgpu|auto] [--concurrency N] [--visibility-timeout SECONDS] [--reconnect-for SECONDS] [--name NAME] [--verbose]",
         );
         Deno.exit(0);
         break;

@@ -35,6 +35,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Kill the server with SIGKILL (dir kept until stop). */
   kill(): Promise<void>;
+  /** Start it again on the same port and dir (after kill). */
+  restart(): Promise<void>;
 }
 
 function freePort(): number {
@@ -53,8 +55,7 @@ export async function startRedis(
   options: { password?: string } = {},
 ): Promise<RedisServer> {
   const dir = await Deno.makeTempDir({ prefix: "neurofit-redis-" });
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = freePort();
+  const spawn = async (port: number) => {
     const args = [
       "--port",
       String(port),
@@ -92,8 +93,15 @@ export async function startRedis(
     if (!up) {
       if (alive) proc.kill("SIGKILL");
       await proc.status;
-      continue; // the port was taken in between: try another
+      return null;
     }
+    return proc;
+  };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = freePort();
+    const started = await spawn(port);
+    if (!started) continue; // the port was taken in between: try another
+    let proc: Deno.ChildProcess = started;
     let stopped = false;
     const auth = options.password
       ? `:${encodeURIComponent(options.password)}@`
@@ -102,6 +110,12 @@ export async function startRedis(
       port,
       dir,
       url: `redis://${auth}127.0.0.1:${port}`,
+      async restart() {
+        const p = await spawn(port);
+        if (!p) throw new Error(`could not restart redis-server on ${port}`);
+        proc = p;
+        stopped = false;
+      },
       async kill() {
         if (!stopped) {
           stopped = true;
