@@ -8,6 +8,10 @@
  *   [--queue neurofit] [--device auto] [--concurrency N] [--visibility-timeout 60]
  * ```
  *
+ * Without `--redis`, the URL is read from `NEUROFIT_REDIS_URL` (keeps the
+ * password out of process lists). The URL is printed with the password
+ * masked.
+ *
  * Run one process per core (a process simulates one batch at a time on its
  * thread; `--concurrency` overlaps network waits, not computation). See
  * protocol.ts for the delivery guarantees.
@@ -162,6 +166,9 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
         p = (async () => {
           const bytes = await fetchSpec(r, keys, hash, maxSpec);
           const job = validateJob(decodeSpec(bytes, maxSpec));
+          if ((options.device ?? job.device ?? "cpu") !== "cpu") {
+            await import("../gpu/mod.ts"); // registers the WebGPU backend
+          }
           return compileJob(job, { device: options.device });
         })();
         cache.set(hash, p);
@@ -464,7 +471,13 @@ function parseArgs(args: string[]): WorkerOptions {
     }
   }
   if (!opts.redis) {
-    throw new TypeError("--redis redis://host:6379 is required");
+    // the environment keeps a password out of process lists
+    opts.redis = Deno.env.get("NEUROFIT_REDIS_URL");
+  }
+  if (!opts.redis) {
+    throw new TypeError(
+      "--redis redis://host:6379 (or the NEUROFIT_REDIS_URL environment variable) is required",
+    );
   }
   return opts as WorkerOptions;
 }
