@@ -82,6 +82,10 @@ export interface RunProgress {
   resumed: number;
   /** Parameter sets per second since the start of the run. */
   setsPerSecond: number;
+  /** Neuron simulations per second since the start of the run (all workers). */
+  simsPerSecond: number;
+  /** Per worker of this run: batches done and its simulations per second while busy. */
+  workers: Record<string, { batches: number; simsPerSecond: number }>;
 }
 
 /** Options of one run of batches. */
@@ -195,6 +199,13 @@ function setsMatrix(
   return { rows: s1 - s0, cols, tag: iteration, data };
 }
 
+function fmtRate(r: number): string {
+  if (!Number.isFinite(r)) return "?";
+  if (r >= 1e6) return `${(r / 1e6).toFixed(2)}M`;
+  if (r >= 1e3) return `${(r / 1e3).toFixed(1)}k`;
+  return r.toFixed(0);
+}
+
 /** Options of {@linkcode redisExecutor}. */
 export interface RedisExecutorOptions {
   /** Redis URL: `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). */
@@ -215,6 +226,12 @@ export interface RedisExecutorOptions {
   reconnectForMs?: number;
   /** Called after each finished batch. */
   onProgress?: (p: RunProgress) => void;
+  /**
+   * Draw a progress line on stderr (batches done / queued / in flight,
+   * simulations per second, per-worker rates): `true` when stderr is a
+   * terminal, `"force"` always. Default false.
+   */
+  progress?: boolean | "force";
   /** Keep a run's result stream after the run (default false: deleted once ingested). */
   keepResults?: boolean;
   /** Cap of one batch payload (bytes). */
@@ -299,6 +316,45 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
     }));
   }
 
+  /** A throttled progress line on stderr, or null when off. */
+  #progressLine():
+    | ((p: RunProgress, last: boolean) => Promise<void>)
+    | null {
+    const mode = this.#opts.progress ?? false;
+    if (mode === false) return null;
+    let tty = false;
+    try {
+      tty = Deno.stderr.isTerminal();
+    } catch { /* no access */ }
+    if (mode !== "force" && !tty) return null;
+    let lastDraw = 0;
+    let picked = 0;
+    const enc = new TextEncoder();
+    return async (p, last) => {
+      const now = performance.now();
+      if (!last && now - lastDraw < 500) return;
+      lastDraw = now;
+      try {
+        // entries handed to workers and not yet acknowledged (whole queue)
+        const s = await this.#r.xpending(this.#keys.tasks, "workers") as [
+          number,
+          ...unknown[],
+        ];
+        picked = Number(s?.[0] ?? 0);
+      } catch { /* keep the last value */ }
+      const inFlight = Math.min(picked, p.inFlight);
+      const rates = Object.entries(p.workers)
+        .map(([k, w]) => `${k} ${fmtRate(w.simsPerSecond)}/s`)
+        .join(", ");
+      const line =
+        `${p.run.slice(0, 8)}: ${p.done}/${p.submitted} batches done, ` +
+        `${p.inFlight - inFlight} queued, ${inFlight} in flight` +
+        (p.failed ? `, ${p.failed} dead` : "") +
+        `, ${fmtRate(p.simsPerSecond)} sims/s [${rates}]`;
+      Deno.stderr.writeSync(enc.encode(`\r\x1b[K${line}${last ? "\n" : ""}`));
+    };
+  }
+
   /**
    * Indices of a run's batches that are answered (result stream) or queued
    * (task stream).
@@ -375,6 +431,12 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
     let duplicates = 0;
     let resumed = 0;
     let sets = 0;
+    let sims = 0;
+    const perWorker: Record<
+      string,
+      { batches: number; sims: number; ms: number }
+    > = {};
+    const draw = this.#progressLine();
     let submitted = 0;
     let exhausted = false;
     const it = (Symbol.asyncIterator in batches)
@@ -494,15 +556,23 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
             }
             done.add(index);
             sets += result.rows;
+            const ms = Number(text(e, "ms"));
+            const ns = e.fields.has("sims") ? Number(text(e, "sims")) : 0;
+            sims += ns;
+            const pw = perWorker[worker] ??= { batches: 0, sims: 0, ms: 0 };
+            pw.batches++;
+            pw.sims += ns;
+            pw.ms += ms;
             yield {
               index,
               batch,
               result,
               worker,
-              ms: Number(text(e, "ms")),
+              ms,
             };
           }
-          this.#opts.onProgress?.({
+          const elapsed = (performance.now() - t0) / 1000;
+          const progress: RunProgress = {
             run,
             done: done.size,
             inFlight: rowsOf.size - done.size,
@@ -510,8 +580,17 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
             failed: failed.length,
             duplicates,
             resumed,
-            setsPerSecond: sets / ((performance.now() - t0) / 1000),
-          });
+            setsPerSecond: sets / elapsed,
+            simsPerSecond: sims / elapsed,
+            workers: Object.fromEntries(
+              Object.entries(perWorker).map(([k, w]) => [k, {
+                batches: w.batches,
+                simsPerSecond: w.sims / Math.max(1e-9, w.ms / 1000),
+              }]),
+            ),
+          };
+          this.#opts.onProgress?.(progress);
+          await draw?.(progress, exhausted && done.size === rowsOf.size);
         }
       }
       if (!this.#opts.keepResults) await r.del(resultsKey);

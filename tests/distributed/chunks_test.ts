@@ -69,6 +69,7 @@ Deno.test({
         url: server.url,
         queue: "c",
         maxInFlight: 4,
+        progress: "force", // exercises the progress line (stderr)
       });
       try {
         const remote = await collect(

@@ -8,6 +8,7 @@ import {
   BatchFailedError,
   RedisConnectionError,
   redisExecutor,
+  type RunProgress,
   simulateBatches,
   type SimulationJob,
 } from "../../distributed/mod.ts";
@@ -63,7 +64,12 @@ Deno.test({
         batchSize: 10,
         seed: 5,
       });
-      const exec = await redisExecutor({ url: server.url, queue: "t1" });
+      let last: RunProgress | null = null;
+      const exec = await redisExecutor({
+        url: server.url,
+        queue: "t1",
+        onProgress: (p) => last = p,
+      });
       let progress = 0;
       try {
         const remote = await simulateBatches(JOB, theta, {
@@ -83,6 +89,19 @@ Deno.test({
         assert.equal(total, 12, "12 batches of 10 sets were simulated once");
         assert.ok(reports.length >= 2, "the work was spread over workers");
         progress = reports.length;
+        // the last progress report: everything done, per-worker rates
+        const p = last as RunProgress | null;
+        assert.ok(p);
+        assert.equal(p.done, 12);
+        assert.equal(p.inFlight, 0);
+        assert.equal(p.duplicates, 0);
+        assert.ok(p.simsPerSecond > 0);
+        const rates = Object.entries(p.workers);
+        assert.equal(rates.reduce((a, [, w]) => a + w.batches, 0), 12);
+        for (const [name, w] of rates) {
+          assert.match(name, /^w[012]$/);
+          assert.ok(w.simsPerSecond > 0);
+        }
       } finally {
         await exec.close();
       }
