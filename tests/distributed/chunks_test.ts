@@ -1,6 +1,7 @@
-// simulationChunks: (θ, x) chunks from 2 Redis worker subprocesses, sorted by
-// batch index, equal the chunks of a local run (θ drawn lazily from a prior,
-// per-batch seeds), and feed NPE's streamed training (train({ source })).
+// simulationChunks: (θ, x) chunks of a 10,000-simulation run from 3 Redis
+// worker subprocesses, sorted by batch index, equal the chunks of a local run
+// (θ drawn lazily from a prior, per-batch seeds), and feed NPE's streamed
+// training (train({ source })).
 import assert from "node:assert/strict";
 import {
   type DistributedChunk,
@@ -49,22 +50,22 @@ function flat(chunks: DistributedChunk[]): { theta: number[]; x: number[] } {
 
 Deno.test({
   name:
-    "2 workers: (θ, x) chunks sorted by batch equal the local run; they feed npe.train({ source })",
+    "3 workers, 10,000 simulations: (θ, x) chunks sorted by batch equal the local run; they feed npe.train({ source })",
   ignore: !REDIS_AVAILABLE,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const server = await startRedis();
-    const workers = [0, 1].map((k) =>
+    const workers = [0, 1, 2].map((k) =>
       startWorker(server.url, ["--queue", "c", "--name", `w${k}`])
     );
     try {
       await Promise.all(workers.map((w) => w.waitFor(/ready/)));
-      const source = { prior, count: 1000 };
+      const source = { prior, count: 10000 };
       const local = await collect(
-        simulationChunks(JOB, source, { batchSize: 100, seed: 3 }),
+        simulationChunks(JOB, source, { batchSize: 250, seed: 3 }),
       );
-      assert.equal(local.length, 10);
+      assert.equal(local.length, 40);
       const exec = await redisExecutor({
         url: server.url,
         queue: "c",
@@ -75,15 +76,16 @@ Deno.test({
         const remote = await collect(
           simulationChunks(JOB, source, {
             executor: exec,
-            batchSize: 100,
+            batchSize: 250,
             seed: 3,
           }),
         );
         assert.deepEqual(
           remote.map((c) => c.index).sort((a, b) => a - b),
-          [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+          Array.from({ length: 40 }, (_, k) => k),
           "every batch exactly once",
         );
+        assert.equal(flat(remote).theta.length, 2 * 10000);
         assert.deepEqual(flat(remote), flat(local));
         // the features are not constant: the simulations really ran
         const xs = flat(remote).x.filter((_, i) => i % 2 === 1);
@@ -92,7 +94,7 @@ Deno.test({
         const npe = new NPE({ prior, densityEstimator: "mdn", seed: 1 });
         try {
           const summary = await npe.train({
-            source: simulationChunks(JOB, source, {
+            source: simulationChunks(JOB, { prior, count: 1000 }, {
               executor: exec,
               batchSize: 100,
               seed: 4,
