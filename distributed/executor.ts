@@ -356,6 +356,38 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
   }
 
   /**
+   * Withdraw the queued batches of an abandoned run and let its result
+   * stream expire (batches being simulated still answer into it).
+   * @param run the run id
+   */
+  async #abandon(run: string): Promise<void> {
+    const prefix = `${run}:`;
+    let start = "-";
+    const ids: string[] = [];
+    while (true) {
+      const page = await this.#r.callBuffer(
+        "XRANGE",
+        this.#keys.tasks,
+        start,
+        "+",
+        "COUNT",
+        "500",
+      ) as unknown[];
+      if (!page || page.length === 0) break;
+      for (const raw of page) {
+        const e = toEntry(raw);
+        if (!e) continue;
+        const b = e.fields.get("batch");
+        if (b && new TextDecoder().decode(b).startsWith(prefix)) ids.push(e.id);
+        start = `(${e.id}`;
+      }
+      if (page.length < 500) break;
+    }
+    if (ids.length > 0) await this.#r.xdel(this.#keys.tasks, ...ids);
+    await this.#r.expire(this.#keys.results(run), 600);
+  }
+
+  /**
    * Indices of a run's batches that are answered (result stream) or queued
    * (task stream).
    * @param run the run id
@@ -443,6 +475,7 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
       ? (batches as AsyncIterable<TaggedMatrix>)[Symbol.asyncIterator]()
       : (batches as Iterable<TaggedMatrix>)[Symbol.iterator]();
     const wrap = (e: unknown) => connectionError(r, this.#url, e);
+    let finished = false;
     try {
       const hash = await this.storeSpec(job);
       await ensureGroup(r, keys);
@@ -593,9 +626,17 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
           await draw?.(progress, exhausted && done.size === rowsOf.size);
         }
       }
+      finished = true;
       if (!this.#opts.keepResults) await r.del(resultsKey);
     } catch (e) {
+      finished = true;
       throw wrap(e);
+    } finally {
+      // the consumer stopped early (break, unsubscribe): an anonymous run
+      // can never be resumed, so its queued batches are withdrawn
+      if (!finished && options.runId === undefined) {
+        await this.#abandon(run).catch(() => {});
+      }
     }
     if (failed.length > 0 && !options.allowFailures) {
       throw new BatchFailedError(failed);

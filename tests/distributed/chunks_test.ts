@@ -12,6 +12,9 @@ import {
 import { BoxUniform, NPE } from "../../lib/inference/mod.ts";
 import { REDIS_AVAILABLE, startRedis, startWorker } from "./_redis.ts";
 
+// a run that hangs (lost batch) fails the test instead of blocking it
+const LIMIT = 90_000;
+
 const JOB: SimulationJob = {
   kind: "simulate",
   equations: "dv/dt = (El - v + R*I0)/tau : volt\nR : ohm (constant)\n" +
@@ -69,6 +72,7 @@ Deno.test({
       const exec = await redisExecutor({
         url: server.url,
         queue: "c",
+        timeoutMs: LIMIT,
         maxInFlight: 4,
         progress: "force", // exercises the progress line (stderr)
       });

@@ -16,6 +16,9 @@ import { readCsvMatrix } from "../../lib/io/mod.ts";
 import { TUTORIAL_DATA } from "../_ref.ts";
 import { REDIS_AVAILABLE, startRedis, startWorker } from "./_redis.ts";
 
+// a run that hangs (lost batch) fails the test instead of blocking it
+const LIMIT = 90_000;
+
 const MODEL = `
   dv/dt = (gl*(El-v) - g_na*(m*m*m)*h*(v-ENa) - g_kd*(n*n*n*n)*(v-EK) + I)/Cm : volt
   dm/dt = 0.32*(mV**-1)*(13.*mV-v+VT)/(exp((13.*mV-v+VT)/(4.*mV))-1.)/ms*(1-m)
@@ -144,6 +147,7 @@ Deno.test({
       const exec = await redisExecutor({
         url: server.url,
         queue: "fit",
+        timeoutMs: LIMIT,
         batchSize: 5,
       });
       try {

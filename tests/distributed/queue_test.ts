@@ -16,6 +16,9 @@ import { NeuronModel } from "../../lib/simulation/neuron_model.ts";
 import { simulate } from "../../lib/simulation/simulate.ts";
 import { REDIS_AVAILABLE, startRedis, startWorker } from "./_redis.ts";
 
+// a run that hangs (lost batch) fails the test instead of blocking it
+const LIMIT = 90_000;
+
 const ignore = !REDIS_AVAILABLE;
 
 // A leaky integrator driven by two input traces: 2 traces per set, features
@@ -68,6 +71,7 @@ Deno.test({
       const exec = await redisExecutor({
         url: server.url,
         queue: "t1",
+        timeoutMs: LIMIT,
         onProgress: (p) => last = p,
       });
       let progress = 0;
@@ -158,7 +162,11 @@ Deno.test({
       "2",
     ]);
     let rescuer: ReturnType<typeof startWorker> | null = null;
-    const exec = await redisExecutor({ url: server.url, queue: "t2" });
+    const exec = await redisExecutor({
+      url: server.url,
+      queue: "t2",
+      timeoutMs: LIMIT,
+    });
     try {
       await victim.waitFor(/ready/);
       const theta = thetaRows(60);
@@ -225,6 +233,7 @@ Deno.test({
     const exec = await redisExecutor({
       url: server.url,
       queue: "t3",
+      timeoutMs: LIMIT,
       maxAttempts: 2,
     });
     try {
@@ -330,5 +339,52 @@ Deno.test({
       }),
       (e) => e instanceof RedisConnectionError && /refused/.test(e.message),
     );
+  },
+});
+
+Deno.test({
+  name:
+    "a consumer that stops an anonymous run early withdraws its queued batches",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startRedis();
+    const w = startWorker(server.url, ["--queue", "t5", "--name", "w"]);
+    const exec = await redisExecutor({
+      url: server.url,
+      queue: "t5",
+      timeoutMs: LIMIT,
+    });
+    try {
+      await w.waitFor(/ready/);
+      const theta = thetaRows(100);
+      const batches = Array.from({ length: 10 }, (_, k) => ({
+        rows: 10,
+        cols: 2,
+        tag: k,
+        data: Float64Array.from(theta.slice(10 * k, 10 * k + 10).flat()),
+      }));
+      const { connectRedis } = await import("../../distributed/redis.ts");
+      const r = await connectRedis(server.url);
+      try {
+        let queuedWhileRunning = 0;
+        for await (const _ of exec.runBatches(JOB, batches)) {
+          queuedWhileRunning = await r.xlen(exec.keys.tasks);
+          break;
+        }
+        assert.ok(
+          queuedWhileRunning > 0,
+          "batches were queued when it stopped",
+        );
+        assert.equal(await r.xlen(exec.keys.tasks), 0);
+      } finally {
+        r.disconnect();
+      }
+    } finally {
+      await exec.close();
+      await w.stop();
+      await server.stop();
+    }
   },
 });

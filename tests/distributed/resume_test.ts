@@ -13,6 +13,9 @@ import {
 import { connectRedis } from "../../distributed/redis.ts";
 import { REDIS_AVAILABLE, startRedis, startWorker } from "./_redis.ts";
 
+// a run that hangs (lost batch) fails the test instead of blocking it
+const LIMIT = 90_000;
+
 // ~0.1-0.2 s per batch of 10 sets on this machine
 const JOB: SimulationJob = {
   kind: "simulate",
@@ -52,7 +55,11 @@ Deno.test({
       await w.waitFor(/ready/);
       const local = await simulateBatches(JOB, THETA, { batchSize: 10 });
       // first coordinator: takes 3 results, then goes away
-      const first = await redisExecutor({ url: server.url, queue: "r1" });
+      const first = await redisExecutor({
+        url: server.url,
+        queue: "r1",
+        timeoutMs: LIMIT,
+      });
       let got = 0;
       const batches = Array.from({ length: N_BATCHES }, (_, k) => ({
         rows: 10,
@@ -71,6 +78,7 @@ Deno.test({
       const second = await redisExecutor({
         url: server.url,
         queue: "r1",
+        timeoutMs: LIMIT,
         onProgress: (p) => resumed = p.resumed,
       });
       try {
@@ -120,6 +128,7 @@ Deno.test({
       const exec = await redisExecutor({
         url: server.url,
         queue: "r2",
+        timeoutMs: LIMIT,
         reconnectForMs: 500,
         maxInFlight: 2,
       });
@@ -165,7 +174,11 @@ Deno.test({
         "1",
       ]);
       await w2.waitFor(/ready/);
-      const exec2 = await redisExecutor({ url: server.url, queue: "r2" });
+      const exec2 = await redisExecutor({
+        url: server.url,
+        queue: "r2",
+        timeoutMs: LIMIT,
+      });
       try {
         const again = await simulateBatches(JOB, THETA, {
           executor: exec2,
