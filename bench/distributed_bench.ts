@@ -84,7 +84,7 @@ let job: TraceFitJob | null = null;
 const local = new LocalExecutor();
 const capture: FitExecutor = {
   evaluate(j, sets, it): Promise<EvaluatedSets> {
-    job = j;
+    job = j as TraceFitJob;
     return local.evaluate(j, sets, it);
   },
 };

@@ -12,10 +12,11 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type {
-  EvaluatedSets,
-  FitExecutor,
-  TraceFitJob,
+import {
+  type EvaluatedSets,
+  type FitExecutor,
+  type FitJob,
+  fitJobOutputs,
 } from "../lib/fitting/executor.ts";
 import {
   decodeMatrix,
@@ -168,18 +169,18 @@ export class LocalExecutor implements BatchExecutor, FitExecutor {
    * @returns errors per set
    */
   async evaluate(
-    job: TraceFitJob,
+    job: FitJob,
     sets: readonly Record<string, number>[],
     iteration: number,
   ): Promise<EvaluatedSets> {
     const c = this.#compile(job);
     const out = await c.run(setsMatrix(job, sets, 0, sets.length, iteration));
-    return decodeEvaluated(out, Object.keys(job.output));
+    return decodeEvaluated(out, fitJobOutputs(job));
   }
 }
 
 function setsMatrix(
-  job: TraceFitJob,
+  job: FitJob,
   sets: readonly Record<string, number>[],
   s0: number,
   s1: number,
@@ -652,7 +653,7 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
    * @throws {BatchFailedError} a batch failed on every attempt
    */
   async evaluate(
-    job: TraceFitJob,
+    job: FitJob,
     sets: readonly Record<string, number>[],
     iteration: number,
   ): Promise<EvaluatedSets> {
@@ -663,7 +664,7 @@ export class RedisExecutor implements BatchExecutor, FitExecutor {
         setsMatrix(job, sets, s0, Math.min(sets.length, s0 + size), iteration),
       );
     }
-    const vars = Object.keys(job.output);
+    const vars = fitJobOutputs(job);
     const parts: EvaluatedSets[] = new Array(batches.length);
     for await (const b of this.runBatches(job, batches)) {
       parts[b.index] = decodeEvaluated(b.result, vars);

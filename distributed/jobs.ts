@@ -1,7 +1,7 @@
 /**
  * Jobs a worker can run, as data, and how a worker compiles and runs them.
  *
- * - {@linkcode TraceFitJob} (from `lib/fitting`): a batch is `nSets` full
+ * - {@linkcode TraceFitJob} and {@linkcode SpikeFitJob} (from `lib/fitting`): a batch is `nSets` full
  *   parameter sets (columns = `job.parameters`), the tag is the round
  *   counter; the result has one row per set: total error, then normalized
  *   errors per output variable, then raw errors per output variable (in the
@@ -20,13 +20,25 @@ import { NeuronModel } from "../lib/simulation/neuron_model.ts";
 import { simulate } from "../lib/simulation/simulate.ts";
 import type { Device } from "../lib/simulation/runner.ts";
 import { TraceFitter } from "../lib/fitting/fitters/trace_fitter.ts";
+import { SpikeFitter } from "../lib/fitting/fitters/spike_fitter.ts";
 import { MSEMetric } from "../lib/fitting/metrics/mse.ts";
-import type { TraceMetric } from "../lib/fitting/metrics/metric.ts";
-import type { EvaluatedSets, TraceFitJob } from "../lib/fitting/executor.ts";
+import { GammaFactor } from "../lib/fitting/metrics/gamma_factor.ts";
+import type {
+  SpikeMetric,
+  TraceMetric,
+} from "../lib/fitting/metrics/metric.ts";
+import {
+  type EvaluatedSets,
+  type FitJob,
+  fitJobOutputs,
+  type MetricSpec,
+  type SpikeFitJob,
+  type TraceFitJob,
+} from "../lib/fitting/executor.ts";
 import { PayloadError } from "./errors.ts";
 import type { TaggedMatrix } from "./codec.ts";
 
-export type { TraceFitJob };
+export type { FitJob, SpikeFitJob, TraceFitJob };
 
 /** Features computed on the worker from one recorded trace. */
 export type TraceFeature = "mean" | "std" | "min" | "max" | "last";
@@ -77,7 +89,7 @@ export interface SimulationJob {
 }
 
 /** Any job. */
-export type Job = TraceFitJob | SimulationJob;
+export type Job = FitJob | SimulationJob;
 
 /** A compiled job, cached by a worker. */
 export interface CompiledJob {
@@ -159,22 +171,35 @@ export function validateJob(x: unknown): Job {
     x.device !== undefined && x.device !== "cpu" && x.device !== "webgpu" &&
     x.device !== "auto"
   ) fail(`'device' must be cpu, webgpu or auto, got ${String(x.device)}`);
-  if (x.kind === "trace") {
+  if (x.kind === "trace" || x.kind === "spike") {
     checkRows(x.input, "input");
-    checkRows(x.output, "output");
+    if (x.kind === "trace") checkRows(x.output, "output");
+    else if (
+      !Array.isArray(x.output) ||
+      !x.output.every((r) => r instanceof Float64Array)
+    ) fail("'output' must be a list of f64 spike-time rows");
     checkScalars(x.paramInit, "paramInit");
     checkNames(x.parameters, "parameters");
     if (typeof x.seed !== "number") fail("'seed' must be a number");
     checkStringOpt(x, "penalty");
     if (!isRecord(x.metric)) fail("'metric' must be an object");
     for (const [k, m] of Object.entries(x.metric)) {
-      if (
-        !isRecord(m) || m.kind !== "mse" || typeof m.tStart !== "number" ||
-        typeof m.normalization !== "number" ||
-        !(m.tWeights === null || m.tWeights instanceof Float64Array)
-      ) fail(`'metric.${k}' is not an MSE metric description`);
+      const common = isRecord(m) && typeof m.tStart === "number" &&
+        typeof m.normalization === "number";
+      const mse = common && m.kind === "mse" &&
+        (m.tWeights === null || m.tWeights instanceof Float64Array);
+      const gamma = common && m.kind === "gamma" &&
+        typeof m.delta === "number" && typeof m.time === "number" &&
+        typeof m.rateCorrection === "boolean";
+      if (x.kind === "trace" ? !mse : !(gamma && k === "spikes")) {
+        fail(
+          `'metric.${k}' is not a${
+            x.kind === "trace" ? "n MSE" : " GammaFactor"
+          } metric description`,
+        );
+      }
     }
-    return x as unknown as TraceFitJob;
+    return x as unknown as FitJob;
   }
   if (x.kind === "simulate") {
     if (!Number.isInteger(x.steps) || (x.steps as number) < 1) {
@@ -210,6 +235,49 @@ export function validateJob(x: unknown): Job {
   return fail(`unknown kind ${JSON.stringify(x.kind)} (trace or simulate)`);
 }
 
+/** Evaluates parameter sets of a spike-fit job with the fitter's own code. */
+class JobSpikeFitter extends SpikeFitter {
+  readonly #metrics: Record<string, SpikeMetric>;
+  readonly #penalty: string | undefined;
+
+  constructor(job: SpikeFitJob, device: Device | undefined) {
+    super({
+      model: job.equations,
+      threshold: job.threshold ?? fail("a spike job needs a threshold"),
+      reset: job.reset,
+      refractory: job.refractory,
+      method: job.method,
+      namespace: job.namespace,
+      inputUnits: job.inputUnits,
+      dt: job.dt,
+      input: job.input,
+      output: job.output,
+      paramInit: job.paramInit,
+      device: device ?? job.device,
+      seed: job.seed,
+      nSamples: 1,
+    });
+    const m = job.metric.spikes as Extract<MetricSpec, { kind: "gamma" }>;
+    this.#metrics = {
+      spikes: new GammaFactor({
+        delta: m.delta,
+        time: m.time,
+        rateCorrection: m.rateCorrection,
+        tStart: m.tStart,
+        normalization: m.normalization,
+      }),
+    };
+    this.#penalty = job.penalty;
+  }
+
+  evaluate(
+    sets: Record<string, number>[],
+    iteration: number,
+  ): Promise<EvaluatedSets> {
+    return this.evaluateSets(sets, this.#metrics, this.#penalty, iteration);
+  }
+}
+
 /** Evaluates parameter sets of a trace-fit job with the fitter's own code. */
 class JobTraceFitter extends TraceFitter {
   readonly #metrics: Record<string, TraceMetric>;
@@ -234,7 +302,7 @@ class JobTraceFitter extends TraceFitter {
     });
     this.#metrics = {};
     for (const v of this.outputVars) {
-      const m = job.metric[v];
+      const m = job.metric[v] as Extract<MetricSpec, { kind: "mse" }>;
       if (!m) fail(`no metric for the output '${v}'`);
       this.#metrics[v] = new MSEMetric({
         tStart: m.tWeights ? undefined : m.tStart,
@@ -265,17 +333,21 @@ export function compileJob(
   job: Job,
   options: { device?: Device } = {},
 ): CompiledJob {
-  if (job.kind === "trace") return compileTraceJob(job, options.device);
+  if (job.kind === "trace") {
+    return compileFitJob(job, new JobTraceFitter(job, options.device));
+  }
+  if (job.kind === "spike") {
+    return compileFitJob(job, new JobSpikeFitter(job, options.device));
+  }
   return compileSimulationJob(job, options.device);
 }
 
-function compileTraceJob(
-  job: TraceFitJob,
-  device: Device | undefined,
+function compileFitJob(
+  job: FitJob,
+  fitter: JobTraceFitter | JobSpikeFitter,
 ): CompiledJob {
-  const fitter = new JobTraceFitter(job, device);
   const names = job.parameters;
-  const vars = fitter.outputVars;
+  const vars = fitJobOutputs(job);
   return {
     job,
     neuronsPerRow: fitter.nTraces,

@@ -39,9 +39,11 @@ export {
 export {
   type CompiledJob,
   compileJob,
+  type FitJob,
   type Job,
   type SimulationJob,
   type SpikeFeature,
+  type SpikeFitJob,
   type TraceFeature,
   type TraceFitJob,
   validateJob,

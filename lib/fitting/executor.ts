@@ -13,22 +13,35 @@
  * @module
  */
 
-/** A trace metric as data (only `MSEMetric` today). */
-export interface MetricSpec {
-  /** The metric class: `"mse"` = `MSEMetric`. */
-  kind: "mse";
-  /** Start of the compared window (s). */
-  tStart: number;
-  /** Normalization. */
-  normalization: number;
-  /** Time weights as given to the metric (already rescaled to mean 1), or null. */
-  tWeights: Float64Array | null;
-}
+/** A metric as data: `MSEMetric` (`"mse"`) or `GammaFactor` (`"gamma"`). */
+export type MetricSpec =
+  | {
+    /** `MSEMetric`. */
+    kind: "mse";
+    /** Start of the compared window (s). */
+    tStart: number;
+    /** Normalization. */
+    normalization: number;
+    /** Time weights as given to the metric (already rescaled to mean 1), or null. */
+    tWeights: Float64Array | null;
+  }
+  | {
+    /** `GammaFactor`. */
+    kind: "gamma";
+    /** Start of the compared window (s). */
+    tStart: number;
+    /** Normalization. */
+    normalization: number;
+    /** Coincidence window (s). */
+    delta: number;
+    /** Total duration (s). */
+    time: number;
+    /** Rate correction on/off. */
+    rateCorrection: boolean;
+  };
 
-/** A `TraceFitter` problem as plain data. */
-export interface TraceFitJob {
-  /** The kind of fitter. */
-  kind: "trace";
+/** What every fitting job holds: the model, the inputs and the settings. */
+export interface FitJobBase {
   /** Equations of the fitter's model (with the `iteration` counter). */
   equations: string;
   /** Spike condition. */
@@ -47,20 +60,39 @@ export interface TraceFitJob {
   dt: number;
   /** Input rows per input variable (SI). */
   input: Record<string, Float64Array[]>;
-  /** Target rows per output variable (SI). */
-  output: Record<string, Float64Array[]>;
   /** Initial values (the fitter's `paramInit`). */
   paramInit: Record<string, number | string>;
   /** Device preference. */
   device: "cpu" | "webgpu" | "auto";
   /** Seed of noise in the model. */
   seed: number;
-  /** Metric per output variable. */
-  metric: Record<string, MetricSpec>;
   /** Penalty variable, if any. */
   penalty?: string;
   /** Every model parameter except `iteration`: the columns of a parameter set. */
   parameters: string[];
+}
+
+/** A `SpikeFitter` problem as plain data. */
+export interface SpikeFitJob extends FitJobBase {
+  /** The kind of fitter. */
+  kind: "spike";
+  /** Recorded spike times (s), one array per trace. */
+  output: Float64Array[];
+  /** The metric of the output `spikes`. */
+  metric: { spikes: MetricSpec };
+}
+
+/** Any fitting job. */
+export type FitJob = TraceFitJob | SpikeFitJob;
+
+/** A `TraceFitter` problem as plain data. */
+export interface TraceFitJob extends FitJobBase {
+  /** The kind of fitter. */
+  kind: "trace";
+  /** Target rows per output variable (SI). */
+  output: Record<string, Float64Array[]>;
+  /** Metric per output variable. */
+  metric: Record<string, MetricSpec>;
 }
 
 /** Errors of evaluated parameter sets, in the order of the sets. */
@@ -73,6 +105,15 @@ export interface EvaluatedSets {
   raw: Record<string, Float64Array>;
 }
 
+/**
+ * Output variables of a job, in the order of the errors.
+ * @param job the job
+ * @returns `["spikes"]` for a spike job, the output keys otherwise
+ */
+export function fitJobOutputs(job: FitJob): string[] {
+  return job.kind === "spike" ? ["spikes"] : Object.keys(job.output);
+}
+
 /** Something that evaluates parameter sets of a fitting job. */
 export interface FitExecutor {
   /**
@@ -83,7 +124,7 @@ export interface FitExecutor {
    * @returns errors per set, in the order of `sets`
    */
   evaluate(
-    job: TraceFitJob,
+    job: FitJob,
     sets: readonly Record<string, number>[],
     iteration: number,
   ): Promise<EvaluatedSets>;

@@ -40,8 +40,12 @@ export {
 export {
   type EvaluatedSets,
   type FitExecutor,
+  type FitJob,
+  type FitJobBase,
+  fitJobOutputs,
   isFitExecutor,
   type MetricSpec,
+  type SpikeFitJob,
   type TraceFitJob,
 } from "./executor.ts";
 export {

@@ -9,6 +9,7 @@ import {
   DifferentialEvolution,
   type FitExecutor,
   MSEMetric,
+  OnlineTraceFitter,
   SpikeFitter,
   TraceFitter,
 } from "../../lib/fitting/mod.ts";
@@ -111,27 +112,69 @@ Deno.test("fit({ executor }) is refused with a clear error where it is not suppo
     }),
     /executor must have an evaluate/,
   );
-  const sf = new SpikeFitter({
-    model: "dv/dt = (I - v)/tau : 1\ntau : second (constant)",
-    input: { I: [new Float64Array(100).fill(2)] },
-    output: [Float64Array.from([0.003])],
+  const online = new OnlineTraceFitter({
+    model: "dv/dt = (El - v + R*I)/tau : volt\ntau : second (constant)",
+    namespace: { El: "-70 mV", R: "100 Mohm" },
+    input: { I: [new Float64Array(100)] },
+    output: { v: [new Float64Array(100).fill(-0.07)] },
     dt: 1e-4,
-    threshold: "v > 1",
-    reset: "v = 0",
+    paramInit: { v: "-70 mV" },
   });
   await assert.rejects(
-    sf.fit({
+    online.fit({
       params: { tau: ["1 ms", "10 ms"] },
       callback: null,
       executor: new LocalExecutor(),
     }),
-    /SpikeFitter cannot run on an executor yet/,
+    /OnlineTraceFitter cannot run on an executor yet/,
   );
+});
+
+// the SpikeFitter example of its docs (AdEx-like, GammaFactor)
+function makeSpikeFitter(): SpikeFitter {
+  const I = [
+    Float64Array.from(
+      { length: 600 },
+      (_, k) => (k >= 50 && k < 300 ? 5e-9 : 0),
+    ),
+  ];
+  return new SpikeFitter({
+    model:
+      "dv/dt = (gL*(EL-v)+gL*DeltaT*exp((v-VT)/DeltaT) + I)/C : volt\ngL : siemens (constant)\nC : farad (constant)",
+    namespace: { EL: "-70 mV", VT: "-50 mV", DeltaT: "2 mV" },
+    input: { I },
+    output: [[9.2e-3, 13.5e-3, 17.8e-3, 22.1e-3, 26.4e-3]],
+    dt: 1e-4,
+    threshold: "v > -50*mV",
+    reset: "v = -70*mV",
+    paramInit: { v: "-70 mV" },
+    nSamples: 30,
+  });
+}
+
+async function spikeFitWith(executor: FitExecutor | undefined) {
+  const fitter = makeSpikeFitter();
+  const r = await fitter.fit({
+    optimizer: new DifferentialEvolution({ seed: 2 }),
+    nRounds: 3,
+    callback: null,
+    params: { gL: ["10 nS", "100 nS"], C: ["0.3 nF", "3 nF"] },
+    executor,
+  });
+  return { r, table: fitter.results({ format: "table" }).rows };
+}
+
+Deno.test("SpikeFitter.fit({ executor: LocalExecutor }) gives the same history as the default", async () => {
+  const local = await spikeFitWith(undefined);
+  const viaJob = await spikeFitWith(new LocalExecutor());
+  assert.ok(local.table.length >= 90);
+  assert.deepEqual(viaJob.table, local.table);
+  assert.deepEqual(viaJob.r, local.r);
 });
 
 Deno.test({
   name:
-    "TraceFitter tutorial fit through 2 workers: same best parameters and history as the local run",
+    "TraceFitter tutorial fit (and a SpikeFitter fit) through 2 workers: same best parameters and history as the local run",
   ignore: !REDIS_AVAILABLE,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -162,6 +205,11 @@ Deno.test({
           "each batch of each round was evaluated once",
         );
         assert.equal(reports.length, 2, "both workers evaluated batches");
+        // a SpikeFitter (GammaFactor computed on the workers) through the same queue
+        const spikeLocal = await spikeFitWith(undefined);
+        const spikeRemote = await spikeFitWith(exec);
+        assert.deepEqual(spikeRemote.table, spikeLocal.table);
+        assert.deepEqual(spikeRemote.r, spikeLocal.r);
       } finally {
         await exec.close();
       }

@@ -24,8 +24,9 @@ import { isOptimizer, type Optimizer } from "../optimizers/optimizer.ts";
 import {
   type EvaluatedSets,
   type FitExecutor,
+  type FitJob,
+  type FitJobBase,
   isFitExecutor,
-  type TraceFitJob,
 } from "../executor.ts";
 import { DifferentialEvolution } from "../optimizers/differential_evolution.ts";
 import type { Metric } from "../metrics/metric.ts";
@@ -433,10 +434,48 @@ export abstract class Fitter<M extends Metric = Metric> {
   protected executorJob(
     _metrics: Record<string, M>,
     _penalty: string | undefined,
-  ): TraceFitJob {
+  ): FitJob {
     throw new TypeError(
       `${this.constructor.name} cannot run on an executor yet; fit it without the executor option`,
     );
+  }
+
+  /**
+   * The part of an executor job every fitter shares.
+   * @param penalty penalty variable or undefined
+   * @returns model, options, inputs and settings as plain data
+   * @throws {TypeError} a namespace value given as a quantity object
+   */
+  protected executorJobBase(penalty: string | undefined): FitJobBase {
+    const o = this.modelOptions;
+    let namespace: Record<string, number | string> | undefined;
+    if (o.namespace) {
+      namespace = {};
+      for (const [k, val] of Object.entries(o.namespace)) {
+        if (typeof val !== "number" && typeof val !== "string") {
+          throw new TypeError(
+            `namespace value '${k}' is a quantity object; give it as a number or a string with units to run on an executor`,
+          );
+        }
+        namespace[k] = val;
+      }
+    }
+    return {
+      equations: this.equations,
+      threshold: o.threshold,
+      reset: o.reset,
+      refractory: o.refractory,
+      method: o.method,
+      namespace,
+      inputUnits: o.inputUnits,
+      dt: this.dt,
+      input: { ...this.input } as Record<string, Float64Array[]>,
+      paramInit: { ...this.paramInit },
+      device: this.device,
+      seed: this.seed,
+      penalty,
+      parameters: [...this.parameterNames],
+    };
   }
 
   // ---------------------------------------------------------------- state

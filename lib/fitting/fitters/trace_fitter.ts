@@ -142,37 +142,11 @@ export class TraceFitter extends Fitter<TraceMetric> {
         tWeights: m.tWeights,
       };
     }
-    const o = this.modelOptions;
-    let namespace: Record<string, number | string> | undefined;
-    if (o.namespace) {
-      namespace = {};
-      for (const [k, val] of Object.entries(o.namespace)) {
-        if (typeof val !== "number" && typeof val !== "string") {
-          throw new TypeError(
-            `namespace value '${k}' is a quantity object; give it as a number or a string with units to run on an executor`,
-          );
-        }
-        namespace[k] = val;
-      }
-    }
     return {
+      ...this.executorJobBase(penalty),
       kind: "trace",
-      equations: this.equations,
-      threshold: o.threshold,
-      reset: o.reset,
-      refractory: o.refractory,
-      method: o.method,
-      namespace,
-      inputUnits: o.inputUnits,
-      dt: this.dt,
-      input: { ...this.input } as Record<string, Float64Array[]>,
       output: { ...this.output } as Record<string, Float64Array[]>,
-      paramInit: { ...this.paramInit },
-      device: this.device,
-      seed: this.seed,
       metric,
-      penalty,
-      parameters: [...this.parameterNames],
     };
   }
 
