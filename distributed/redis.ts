@@ -35,10 +35,12 @@ export function parseRedisUrl(
   try {
     u = new URL(url);
   } catch {
+    // whatever precedes an '@' may be a password: never echo it
+    const shown = url.includes("@")
+      ? `***${url.slice(url.lastIndexOf("@"))}`
+      : url;
     throw new TypeError(
-      `not a Redis URL: ${
-        redactUrl(url)
-      } (expected redis://[user:password@]host[:port][/db])`,
+      `not a Redis URL: ${shown} (expected redis://[user:password@]host[:port][/db])`,
     );
   }
   if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
@@ -72,7 +74,7 @@ export function parseRedisUrl(
  * @returns the string with `user:password@` reduced to `user:***@`
  */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^/@:]*):[^/@]*@/, "$1:***@");
+  return url.replace(/(\/\/[^/@:]*):[^/]*@/, "$1:***@");
 }
 
 /** Options of {@linkcode connectRedis}. */

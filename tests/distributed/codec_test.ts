@@ -6,7 +6,9 @@ import {
   decodeSpec,
   encodeMatrix,
   encodeSpec,
+  parseRedisUrl,
   PayloadError,
+  redactUrl,
   sha256Hex,
   validateJob,
 } from "../../distributed/mod.ts";
@@ -138,5 +140,38 @@ Deno.test("validateJob names the offending field", () => {
         features: { v: ["eval"] },
       }),
     /unknown feature 'eval'/,
+  );
+});
+
+Deno.test("Redis URLs: credentials parsed, masked in text, bad URLs refused", () => {
+  const { target, options } = parseRedisUrl(
+    "rediss://alice:p%40ss%2Fw0rd@cache.example.org:6380/2",
+  );
+  assert.deepEqual(target, {
+    host: "cache.example.org",
+    port: 6380,
+    tls: true,
+    db: 2,
+  });
+  assert.equal(options.username, "alice");
+  assert.equal(options.password, "p@ss/w0rd");
+  assert.ok(options.tls);
+  assert.equal(parseRedisUrl("redis://h").target.port, 6379);
+  assert.equal(
+    redactUrl("redis://alice:s3cr@t@h:1/0"),
+    "redis://alice:***@h:1/0",
+  );
+  assert.equal(redactUrl("redis://:pw@h:1"), "redis://:***@h:1");
+  assert.equal(redactUrl("redis://h:1"), "redis://h:1");
+  assert.throws(() => parseRedisUrl("http://h:1"), /redis:\/\/ or rediss:\/\//);
+  assert.throws(
+    () => parseRedisUrl("redis://:secret@h:1/x"),
+    (e) =>
+      e instanceof TypeError && /database/.test(e.message) &&
+      !e.message.includes("secret"),
+  );
+  assert.throws(
+    () => parseRedisUrl("not a url :secret@"),
+    (e) => e instanceof TypeError && !e.message.includes("secret"),
   );
 });
