@@ -56,6 +56,7 @@ export {
   fromSocket,
   type FromSocketOptions,
   MAX_FRAME_BYTES,
+  MAX_LINE_BYTES,
   type SampleSource,
   socketChunks,
   type SocketDecodeOptions,

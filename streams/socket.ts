@@ -17,7 +17,8 @@
  * `"text"`: UTF-8 lines separated by `\n` (a trailing `\r` is ignored), one
  * sample per line, the channel values separated by commas, spaces or tabs,
  * each a JavaScript/Python float literal (`-6.5e-2`, `nan` is rejected).
- * Empty lines are skipped. A line `end` ends the stream. Text carries full
+ * Empty lines are skipped. A line `end` ends the stream. Lines longer than
+ * `maxLineBytes` (default {@linkcode MAX_LINE_BYTES}, 1 MiB) are an error. Text carries full
  * float64 precision; the binary format rounds to float32.
  *
  * A connection that closes (or is reset) before the end marker was
@@ -41,6 +42,9 @@ export type SocketFormat = "f32frames" | "text";
 
 /** Largest accepted frame payload in bytes (64 MiB). */
 export const MAX_FRAME_BYTES: number = 64 * 1024 * 1024;
+
+/** Default longest `"text"` line in bytes (1 MiB); see `maxLineBytes`. */
+export const MAX_LINE_BYTES: number = 1024 * 1024;
 
 /** Malformed data on a socket stream: bad frame length, unparsable line, wrong number of values. */
 export class SocketFrameError extends DataFormatError {
@@ -67,6 +71,8 @@ export class StreamDroppedError extends Error {
   readonly sample: number;
   /** Bytes received. */
   readonly bytes: number;
+  /** Byte offset at which the stream stopped (= `bytes`). */
+  readonly offset: number;
 
   /**
    * @param message what happened, naming the sample position
@@ -79,6 +85,7 @@ export class StreamDroppedError extends Error {
     this.name = "StreamDroppedError";
     this.sample = sample;
     this.bytes = bytes;
+    this.offset = bytes;
   }
 }
 
@@ -94,6 +101,13 @@ export interface SocketDecodeOptions {
   requireEnd?: boolean;
   /** Name of the peer in error messages. Default `"stream"`. */
   peer?: string;
+  /**
+   * `"text"` format: longest accepted line in bytes (without the newline);
+   * a longer line fails with {@linkcode SocketFrameError} as soon as its
+   * bytes exceed the limit, so memory stays bounded. Default
+   * {@linkcode MAX_LINE_BYTES} (1 MiB).
+   */
+  maxLineBytes?: number;
 }
 
 function checkPositive(name: string, v: number): number {
@@ -207,37 +221,72 @@ const FLOAT_LITERAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** Incremental decoder of the `"text"` format. */
 class TextLineDecoder {
   #text = new TextDecoder("utf-8");
-  #pending = "";
+  // bytes of the incomplete line, kept as pieces and joined once when its
+  // newline arrives (linear in the line length)
+  #parts: Uint8Array[] = [];
+  #partsLen = 0;
+  #lineStart = 0;
   line = 0;
   offset = 0;
   ended = false;
-  constructor(readonly out: SampleChunker) {}
+  constructor(readonly out: SampleChunker, readonly maxLine: number) {}
 
   get pending(): number {
-    return this.#pending.length;
+    return this.#partsLen;
+  }
+
+  #tooLong(len: number): never {
+    throw new SocketFrameError(
+      `text line ${
+        this.line + 1
+      } starting at byte offset ${this.#lineStart} (sample ${this.out.samples}) is longer than maxLineBytes = ${this.maxLine} (${len} bytes without a newline so far)`,
+      {
+        offset: this.#lineStart,
+        line: this.line + 1,
+        sample: this.out.samples,
+      },
+    );
   }
 
   feed(piece: Uint8Array): void {
-    if (this.ended) return;
-    this.offset += piece.length;
-    const s = this.#pending + this.#text.decode(piece, { stream: true });
-    let start = 0;
-    while (!this.ended) {
-      const nl = s.indexOf("\n", start);
-      if (nl < 0) break;
-      this.#line(s.slice(start, nl));
-      start = nl + 1;
+    let p = 0;
+    const n = piece.length;
+    while (p < n && !this.ended) {
+      const nl = piece.indexOf(0x0a, p);
+      if (nl < 0) {
+        const len = this.#partsLen + n - p;
+        if (len > this.maxLine) this.#tooLong(len);
+        this.#parts.push(piece.slice(p));
+        this.#partsLen = len;
+        this.offset += n - p;
+        return;
+      }
+      const len = this.#partsLen + nl - p;
+      if (len > this.maxLine) this.#tooLong(len);
+      let bytes = piece.subarray(p, nl);
+      if (this.#parts.length > 0) {
+        this.#parts.push(bytes);
+        bytes = joinBytes(this.#parts, len);
+        this.#parts = [];
+        this.#partsLen = 0;
+      }
+      this.offset += nl + 1 - p;
+      const at = this.#lineStart;
+      this.#lineStart = this.offset;
+      this.#line(this.#text.decode(bytes), at);
+      p = nl + 1;
     }
-    this.#pending = this.ended ? "" : s.slice(start);
   }
 
   finish(): void {
-    const rest = this.#pending + this.#text.decode();
-    this.#pending = "";
-    if (rest.trim() !== "" && !this.ended) this.#line(rest);
+    const bytes = joinBytes(this.#parts, this.#partsLen);
+    this.#parts = [];
+    this.#partsLen = 0;
+    const rest = this.#text.decode(bytes);
+    if (rest.trim() !== "" && !this.ended) this.#line(rest, this.#lineStart);
   }
 
-  #line(raw: string): void {
+  #line(raw: string, at: number): void {
     this.line++;
     const t = raw.endsWith("\r") ? raw.slice(0, -1).trim() : raw.trim();
     if (t === "") return;
@@ -249,25 +298,36 @@ class TextLineDecoder {
     const ch = this.out.channels;
     if (parts.length !== ch) {
       throw new SocketFrameError(
-        `text line ${this.line} (sample ${this.out.samples}) has ${parts.length} value(s), expected ${ch}: ${
+        `text line ${this.line} (sample ${this.out.samples}) has ${parts.length} value(s), expected ${ch}, at byte offset ${at}: ${
           JSON.stringify(t.slice(0, 80))
         }`,
-        { line: this.line, sample: this.out.samples },
+        { offset: at, line: this.line, sample: this.out.samples },
       );
     }
     for (const part of parts) {
       const v = Number(part);
       if (!Number.isFinite(v) || !FLOAT_LITERAL.test(part)) {
         throw new SocketFrameError(
-          `text line ${this.line} (sample ${this.out.samples}): ${
-            JSON.stringify(part)
+          `text line ${this.line} (sample ${this.out.samples}) at byte offset ${at}: ${
+            JSON.stringify(part.slice(0, 80))
           } is not a finite number`,
-          { line: this.line, sample: this.out.samples },
+          { offset: at, line: this.line, sample: this.out.samples },
         );
       }
       this.out.value(v);
     }
   }
+}
+
+function joinBytes(parts: readonly Uint8Array[], len: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const q of parts) {
+    out.set(q, o);
+    o += q.length;
+  }
+  return out;
 }
 
 /**
@@ -277,7 +337,7 @@ class TextLineDecoder {
  * @param pieces the bytes, in pieces split anywhere
  * @param options format (default `"f32frames"`), channels (default 1),
  *   chunkSamples (default 4096), requireEnd (default true), peer (for
- *   messages)
+ *   messages), maxLineBytes (text format, default 1 MiB)
  * @returns an async generator of chunks (one `Float64Array` per channel)
  * @throws {SocketFrameError} malformed frame length or text line, with the
  *   byte offset or line and the sample index
@@ -304,10 +364,14 @@ export async function* socketChunks(
   const size = checkPositive("chunkSamples", options.chunkSamples ?? 4096);
   const requireEnd = options.requireEnd ?? true;
   const peer = options.peer ?? "stream";
+  const maxLine = checkPositive(
+    "maxLineBytes",
+    options.maxLineBytes ?? MAX_LINE_BYTES,
+  );
   const out = new SampleChunker(channels, size);
   const dec = format === "f32frames"
     ? new FrameDecoder(out)
-    : new TextLineDecoder(out);
+    : new TextLineDecoder(out, maxLine);
   let bytes = 0;
   const dropped = (why: string, cause?: unknown) =>
     new StreamDroppedError(
@@ -400,6 +464,7 @@ export function fromSocket(
   checkFormat(options.format ?? "f32frames");
   checkPositive("channels", options.channels ?? 1);
   checkPositive("chunkSamples", options.chunkSamples ?? 4096);
+  checkPositive("maxLineBytes", options.maxLineBytes ?? MAX_LINE_BYTES);
   const hostname = options.hostname ?? "127.0.0.1";
   return new Observable<RecordingChunk>((subscriber) => {
     let conn: Deno.Conn | null = null;

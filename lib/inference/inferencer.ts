@@ -34,14 +34,13 @@ import {
   NRE_A,
   NRE_C,
   type NRETrainingSummary,
-  RatioPosterior,
 } from "./methods/nre.ts";
 import { DirectPosterior } from "./posteriors/direct_posterior.ts";
-import {
+import type {
   MCMCPosterior,
-  type MCMCPosteriorOptions,
+  MCMCPosteriorOptions,
 } from "./posteriors/mcmc_posterior.ts";
-import { savePosterior } from "./posteriors/file.ts";
+import { posteriorFromBytes, savePosterior } from "./posteriors/file.ts";
 import type { DensityEstimatorKind } from "./estimators/density_estimator.ts";
 import type { RatioClassifierKind } from "./estimators/ratio_classifier.ts";
 import { pairplot, type PairplotOptions } from "../plot/pairplot.ts";
@@ -784,22 +783,9 @@ export class Inferencer {
   async loadPosterior(path: string | URL): Promise<AnyPosterior> {
     const bytes = await Deno.readFile(path);
     const prior = this.#prior ?? undefined;
-    let p: AnyPosterior;
-    try {
-      p = await DirectPosterior.fromBytes(bytes, { prior });
-    } catch (e) {
-      // not an NPE posterior: NRE and NLE posterior files have their own kinds
-      if (!(e instanceof RangeError)) throw e;
-      try {
-        p = await RatioPosterior.fromBytes(bytes, { prior });
-      } catch {
-        try {
-          p = await MCMCPosterior.fromBytes(bytes, { prior });
-        } catch {
-          throw e;
-        }
-      }
-    }
+    // the file's kind tag picks the loader (NPE, NLE or NRE), so the error
+    // of a damaged file is that loader's
+    const p: AnyPosterior = await posteriorFromBytes(bytes, { prior });
     p.setDefaultX(this.xo);
     this.#posterior?.dispose();
     this.#posterior = p;

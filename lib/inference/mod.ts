@@ -68,7 +68,12 @@ export {
   type MapOptions,
   type SampleOptions,
 } from "./posteriors/direct_posterior.ts";
-export { loadPosterior, savePosterior } from "./posteriors/file.ts";
+export {
+  type LoadedPosterior,
+  loadPosterior,
+  PosteriorFileError,
+  savePosterior,
+} from "./posteriors/file.ts";
 
 // ---- diagnostics (c2st) and further methods: exports added by other modules below ----
 export {

@@ -179,3 +179,38 @@ export class CsvRowDecoder {
     return this.#index ? { values, index: cells[0] } : { values };
   }
 }
+
+/** UTF-8 byte length of a string (lone surrogates count 3, as TextEncoder writes U+FFFD). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The same error with the byte offset of its line added (the readers know
+ * where each line starts; the row decoder does not).
+ * @param e the row decoder's error
+ * @param offset byte offset of the line's first byte
+ * @returns the error with `offset`
+ */
+export function atOffset(e: DataFormatError, offset: number): DataFormatError {
+  if (e.offset !== undefined) return e;
+  const out = new DataFormatError(`${e.message} (byte offset ${offset})`, {
+    line: e.line,
+    column: e.column,
+    offset,
+  });
+  return out;
+}

@@ -22,7 +22,7 @@
 import { DataFormatError } from "./errors.ts";
 import { openFileStream, type PathLike } from "./files.ts";
 import { type ByteChunks, iterateBytes } from "./_bytes.ts";
-import { CsvRowDecoder } from "./_csv_rows.ts";
+import { atOffset, CsvRowDecoder } from "./_csv_rows.ts";
 import { type DtypeInfo, elementReader, isNativeFloat } from "./_dtype.ts";
 import {
   type NpyPreamble,
@@ -55,6 +55,12 @@ export interface ReadChunksOptions
   /** ABF: sweeps to read one after the other (default all). */
   sweeps?: readonly number[];
   /**
+   * CSV: longest accepted line in bytes; a longer one is a
+   * {@linkcode DataFormatError} as soon as its bytes pass the limit.
+   * Default {@linkcode MAX_CSV_LINE_BYTES} (1 MiB).
+   */
+  maxLineBytes?: number;
+  /**
    * ABF: channels by name or position (default all); NWB: series names
    * (default the first response series). Values are in SI units.
    */
@@ -62,6 +68,9 @@ export interface ReadChunksOptions
 }
 
 export type { RecordingChunk } from "./_chunk_type.ts";
+
+/** Default longest CSV line of {@linkcode readChunks} (1 MiB). */
+export const MAX_CSV_LINE_BYTES: number = 1024 * 1024;
 
 /** What {@linkcode readChunks} reads: a path, bytes, or a byte stream. */
 export type ChunkSource = PathLike | Uint8Array | ByteChunks;
@@ -348,49 +357,91 @@ async function* csvChunks(
     delimiter: options.delimiter,
     missing: options.missing,
   });
-  const text = new TextDecoder("utf-8", { ignoreBOM: false });
+  const maxLine = options.maxLineBytes ?? MAX_CSV_LINE_BYTES;
+  if (!Number.isInteger(maxLine) || maxLine < 1) {
+    throw new RangeError(
+      `maxLineBytes must be a positive integer, got ${maxLine}`,
+    );
+  }
+  // lines are split on the newline byte and decoded one by one (linear in
+  // the data; offsets are those of the bytes, whatever the decoder makes of
+  // invalid UTF-8); the bytes of an incomplete line are kept as pieces
+  const dec = new TextDecoder("utf-8");
   let out: ChunkBuilder | undefined;
-  let pending = "";
+  let parts: Uint8Array[] = [];
+  let partsLen = 0;
+  let lineStart = 0; // byte offset of the current line
+  let offset = 0; // bytes consumed
   let lineNo = 0;
-  const handle = (line: string): void => {
+  const tooLong = (len: number): never => {
+    throw new DataFormatError(
+      `CSV line ${
+        lineNo + 1
+      } at byte offset ${lineStart} is longer than maxLineBytes = ${maxLine} (${len} bytes without a newline so far)`,
+      { line: lineNo + 1, offset: lineStart },
+    );
+  };
+  const handle = (bytes: Uint8Array, at: number): void => {
     lineNo++;
-    const r = rows.decode(line, lineNo);
+    let line = dec.decode(bytes);
+    if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    let r;
+    try {
+      r = rows.decode(line, lineNo);
+    } catch (e) {
+      throw e instanceof DataFormatError ? atOffset(e, at) : e;
+    }
     if (!r) return;
     if (!out) {
       const n = r.values.length;
       if (options.channels !== undefined && options.channels !== n) {
         throw new DataFormatError(
           `CSV line ${lineNo} has ${n} data column(s), options.channels is ${options.channels}`,
-          { line: lineNo },
+          { line: lineNo, offset: at },
         );
       }
       out = new ChunkBuilder(n, chunkSamples, scale);
     }
     out.row(r.values);
   };
-  const lines = function* (s: string, final: boolean): Generator<string> {
-    let start = 0;
-    while (true) {
-      const nl = s.indexOf("\n", start);
-      if (nl < 0) break;
-      yield s.slice(start, nl);
-      start = nl + 1;
+  const join = (tail: Uint8Array, len: number): Uint8Array => {
+    if (parts.length === 0) return tail;
+    parts.push(tail);
+    const o = new Uint8Array(len);
+    let k = 0;
+    for (const q of parts) {
+      o.set(q, k);
+      k += q.length;
     }
-    pending = s.slice(start);
-    if (final && pending !== "") {
-      yield pending;
-      pending = "";
-    }
+    parts = [];
+    partsLen = 0;
+    return o;
   };
   for await (const piece of pieces) {
-    for (
-      const line of lines(pending + text.decode(piece, { stream: true }), false)
-    ) {
-      handle(line);
+    let p = 0;
+    const n = piece.length;
+    while (p < n) {
+      const nl = piece.indexOf(0x0a, p);
+      if (nl < 0) {
+        const len = partsLen + n - p;
+        if (len > maxLine) tooLong(len);
+        parts.push(piece.slice(p));
+        partsLen = len;
+        offset += n - p;
+        break;
+      }
+      const len = partsLen + nl - p;
+      if (len > maxLine) tooLong(len);
+      const bytes = join(piece.subarray(p, nl), len);
+      offset += nl + 1 - p;
+      const at = lineStart;
+      lineStart = offset;
+      handle(bytes, at);
+      p = nl + 1;
     }
     if (out) yield* out.ready.splice(0);
   }
-  for (const line of lines(pending + text.decode(), true)) handle(line);
+  if (partsLen > 0) handle(join(new Uint8Array(0), partsLen), lineStart);
   if (out) {
     out.flush();
     yield* out.ready.splice(0);

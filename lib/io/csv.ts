@@ -11,9 +11,15 @@
  * @module
  */
 
-import { type PathLike, readFileText, writeFileText } from "./files.ts";
+import { type PathLike, readFileBytes, writeFileText } from "./files.ts";
 import { type ByteChunks, collectBytes, isByteChunks } from "./_bytes.ts";
-import { checkDelimiter, CsvRowDecoder } from "./_csv_rows.ts";
+import {
+  atOffset,
+  checkDelimiter,
+  CsvRowDecoder,
+  utf8Length,
+} from "./_csv_rows.ts";
+import { DataFormatError } from "./errors.ts";
 
 /** Options of {@linkcode parseCsvMatrix} and {@linkcode readCsvMatrix}. */
 export interface CsvReadOptions {
@@ -78,12 +84,20 @@ export function parseCsvMatrix(
   const index: string[] = [];
   let start = 0;
   let lineNo = 0;
-  if (text.charCodeAt(0) === 0xfeff) start = 1; // byte order mark
+  let byte = 0; // UTF-8 offset of the line (as read from a file)
+  if (text.charCodeAt(0) === 0xfeff) (start = 1), (byte = 3); // byte order mark
   while (start <= text.length) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
     lineNo++;
-    const r = dec.decode(text.slice(start, end), lineNo);
+    const line = text.slice(start, end);
+    let r;
+    try {
+      r = dec.decode(line, lineNo);
+    } catch (e) {
+      throw e instanceof DataFormatError ? atOffset(e, byte) : e;
+    }
+    byte += utf8Length(line) + 1;
     if (r) {
       data.push(r.values);
       if (r.index !== undefined) index.push(r.index);
@@ -129,21 +143,45 @@ export async function readCsvMatrix(
   let text: string;
   if (typeof source === "string") {
     const d = options.delimiter ?? ",";
-    text = source.includes("\n") || source.includes(d)
-      ? source
-      : await readFileText(source);
+    if (!source.includes("\n") && !source.includes(d)) {
+      return parseCsvBytes(await readFileBytes(source), options);
+    }
+    text = source;
   } else if (source instanceof URL) {
-    text = await readFileText(source);
+    return parseCsvBytes(await readFileBytes(source), options);
   } else if (source instanceof Uint8Array) {
-    text = new TextDecoder().decode(source);
+    return parseCsvBytes(source, options);
   } else if (isByteChunks(source)) {
-    text = new TextDecoder().decode(await collectBytes(source));
+    return parseCsvBytes(await collectBytes(source), options);
   } else {
     throw new TypeError(
       `readCsvMatrix: expected text, a path, bytes or a byte stream, got ${typeof source}`,
     );
   }
   return parseCsvMatrix(text, options);
+}
+
+/**
+ * Parses CSV bytes; error offsets are those of the bytes (a line starts
+ * after the previous newline byte, whatever the decoder made of invalid
+ * UTF-8 before it).
+ */
+function parseCsvBytes(bytes: Uint8Array, options: CsvReadOptions): CsvMatrix {
+  try {
+    return parseCsvMatrix(new TextDecoder().decode(bytes), options);
+  } catch (e) {
+    if (!(e instanceof DataFormatError) || e.line === undefined) throw e;
+    let at = 0;
+    for (let line = 1; line < e.line; line++) {
+      const nl = bytes.indexOf(0x0a, at);
+      if (nl < 0) break;
+      at = nl + 1;
+    }
+    throw new DataFormatError(
+      e.message.replace(/ \(byte offset \d+\)$/, "") + ` (byte offset ${at})`,
+      { line: e.line, column: e.column, offset: at },
+    );
+  }
 }
 
 /** Options of {@linkcode formatCsv} and {@linkcode writeCsv}. */

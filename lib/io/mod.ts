@@ -55,7 +55,9 @@ export {
 export {
   decodeRaw,
   encodeRaw,
+  MAX_RAW_CHANNELS,
   parseRawDescription,
+  parseRawSidecar,
   type RawDescription,
   type RawFormat,
   rawItemSize,
@@ -68,6 +70,7 @@ export {
 export {
   type ChunkFormat,
   type ChunkSource,
+  MAX_CSV_LINE_BYTES,
   readChunks,
   type ReadChunksOptions,
   type RecordingChunk,

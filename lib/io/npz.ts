@@ -57,6 +57,8 @@ export function crc32(bytes: Uint8Array): number {
 
 /** One member of a ZIP archive. */
 interface ZipEntry {
+  /** Byte offset of the entry's central directory record. */
+  central: number;
   name: string;
   method: number;
   flags: number;
@@ -109,7 +111,12 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
   ) {
     const z64 = u64(dv, eocd - 20 + 8);
     if (z64 + 56 > bytes.length || u32(dv, z64) !== 0x06064b50) {
-      fail("bad ZIP64 end-of-central-directory record", z64);
+      fail(
+        `bad ZIP64 end-of-central-directory record at byte ${z64} (its locator is at byte ${
+          eocd - 20
+        })`,
+        eocd - 20 + 8,
+      );
     }
     count = u64(dv, z64 + 32);
     cdSize = u64(dv, z64 + 40);
@@ -120,7 +127,7 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
       `central directory at bytes ${cdOffset}..${
         cdOffset + cdSize
       } lies beyond the end of the ${bytes.length}-byte file (truncated?)`,
-      cdOffset,
+      cdOffset <= bytes.length ? cdOffset : eocd + 16,
     );
   }
   const entries: ZipEntry[] = [];
@@ -138,6 +145,15 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
     const extraLen = u16(dv, p + 30);
     const commentLen = u16(dv, p + 32);
     let localOffset = u32(dv, p + 42);
+    const entryEnd = p + 46 + nameLen + extraLen + commentLen;
+    if (entryEnd > cdOffset + cdSize) {
+      fail(
+        `central directory entry ${k} at byte ${p}: name (${nameLen}), extra field (${extraLen}) and comment (${commentLen}) lengths reach byte ${entryEnd}, past the end of the directory at byte ${
+          cdOffset + cdSize
+        }`,
+        p + 28,
+      );
+    }
     const nameBytes = bytes.subarray(p + 46, p + 46 + nameLen);
     const name = new TextDecoder(flags & 0x800 ? "utf-8" : "latin1").decode(
       nameBytes,
@@ -149,8 +165,23 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
     while (e + 4 <= eEnd) {
       const id = u16(dv, e);
       const len = u16(dv, e + 2);
+      if (e + 4 + len > eEnd) {
+        fail(
+          `central directory entry ${k}: extra field at byte ${e} declares ${len} bytes, past the end of the entry's extra data at byte ${eEnd}`,
+          e + 2,
+        );
+      }
       if (id === 0x0001) {
         let q = e + 4;
+        const need = (size === 0xffffffff ? 8 : 0) +
+          (compressedSize === 0xffffffff ? 8 : 0) +
+          (localOffset === 0xffffffff ? 8 : 0);
+        if (need > len) {
+          fail(
+            `central directory entry ${k}: ZIP64 extra field at byte ${e} holds ${len} bytes, the entry needs ${need}`,
+            e + 2,
+          );
+        }
         if (size === 0xffffffff) (size = u64(dv, q)), (q += 8);
         if (compressedSize === 0xffffffff) {
           (compressedSize = u64(dv, q)), (q += 8);
@@ -160,6 +191,7 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
       e += 4 + len;
     }
     entries.push({
+      central: p,
       name,
       method,
       flags,
@@ -173,6 +205,13 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
   return entries;
 }
 
+/** Byte offset of a member's (stored or deflated) data in the archive. */
+function memberStart(bytes: Uint8Array, e: ZipEntry): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return e.localOffset + 30 + u16(dv, e.localOffset + 26) +
+    u16(dv, e.localOffset + 28);
+}
+
 /** Extracts and checks one member. */
 function zipMember(bytes: Uint8Array, e: ZipEntry): Uint8Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -181,8 +220,8 @@ function zipMember(bytes: Uint8Array, e: ZipEntry): Uint8Array {
     throw new DataFormatError(
       `malformed NPZ (ZIP) file: no local header for member ${
         JSON.stringify(e.name)
-      } at byte ${at}`,
-      { offset: at },
+      } at byte ${at} (the offset stored at byte ${e.central + 42})`,
+      { offset: at + 30 > bytes.length ? e.central + 42 : at },
     );
   }
   if (e.flags & 1) {
@@ -205,13 +244,31 @@ function zipMember(bytes: Uint8Array, e: ZipEntry): Uint8Array {
   let data: Uint8Array;
   if (e.method === 0) data = raw;
   else if (e.method === 8) {
-    try {
-      data = new Uint8Array(inflateRawSync(raw));
-    } catch (err) {
+    // Deflate expands at most 1032:1 (a 258-byte match costs at least 2 bits,
+    // RFC 1951 §3.2.5); a declared size beyond that is a lie, and the output
+    // is capped at the declared size so a bomb stops there.
+    if (e.size > e.compressedSize * 1032 + 64) {
       throw new DataFormatError(
         `NPZ member ${
           JSON.stringify(e.name)
-        }: corrupt deflate data at byte ${start}: ${(err as Error).message}`,
+        }: declared size ${e.size} bytes cannot come from ${e.compressedSize} deflated bytes (at most 1032:1)`,
+        { offset: at },
+      );
+    }
+    try {
+      data = new Uint8Array(
+        inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) }),
+      );
+    } catch (err) {
+      const tooBig = (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+      throw new DataFormatError(
+        tooBig
+          ? `NPZ member ${
+            JSON.stringify(e.name)
+          }: deflate data at byte ${start} inflates to more than the ${e.size} bytes the directory declares`
+          : `NPZ member ${
+            JSON.stringify(e.name)
+          }: corrupt deflate data at byte ${start}: ${(err as Error).message}`,
         { offset: start },
       );
     }
@@ -274,9 +331,14 @@ export function decodeNpz(
       out[e.name.slice(0, -4)] = decodeNpy(member, options);
     } catch (err) {
       if (err instanceof DataFormatError) {
+        // the member's offsets are within its (inflated) bytes; the error's
+        // offset is the member's position in the file plus that
+        const at = memberStart(bytes, e);
         throw new DataFormatError(
-          `NPZ member ${JSON.stringify(e.name)}: ${err.message}`,
-          err.offset === undefined ? {} : { offset: err.offset },
+          `NPZ member ${
+            JSON.stringify(e.name)
+          } (data at byte ${at} of the archive): ${err.message}`,
+          { offset: at + (e.method === 0 ? err.offset ?? 0 : 0) },
         );
       }
       throw err;

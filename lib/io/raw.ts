@@ -98,6 +98,11 @@ export function decodeRaw(
 ): Float64Array[] {
   const size = rawItemSize(options.format);
   const channels = checkChannels(options.channels ?? 1);
+  if (channels > MAX_RAW_CHANNELS) {
+    throw new RangeError(
+      `channels = ${channels} exceeds the maximum of ${MAX_RAW_CHANNELS}`,
+    );
+  }
   const frame = size * channels;
   const n = Math.floor(bytes.length / frame);
   if (n * frame !== bytes.length) {
@@ -265,25 +270,70 @@ export function parseRawDescription(value: unknown): RawDescription {
  * Reads the sidecar of a raw file, if it exists.
  * @param path the data file (the sidecar is `<path>.json`)
  * @returns the description, or `undefined` when there is no sidecar
- * @throws {DataFormatError} when the sidecar is not valid JSON
- * @throws {TypeError} or {RangeError} when its content is invalid
+ * @throws {DataFormatError} when the sidecar is not valid JSON or its
+ *   content is invalid (with the byte offset)
  */
 export async function readRawDescription(
   path: PathLike,
 ): Promise<RawDescription | undefined> {
   const side = sidecarPath(path);
   if (!(await fileExists(side))) return undefined;
-  const text = await readFileText(side);
+  return parseRawSidecar(await readFileText(side), String(side));
+}
+
+/** UTF-8 byte length of `text.slice(0, chars)`. */
+function byteOffset(text: string, chars: number): number {
+  return new TextEncoder().encode(text.slice(0, Math.max(0, chars))).length;
+}
+
+/**
+ * Parses the text of a raw sidecar. Every problem of the file's content is a
+ * DataFormatError with the byte offset: of the JSON syntax error, or of the
+ * offending key.
+ * @param text the sidecar's text
+ * @param name the sidecar's name, for messages
+ * @returns the description
+ * @throws {DataFormatError} on invalid JSON or an invalid description
+ */
+export function parseRawSidecar(text: string, name: string): RawDescription {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
+    const msg = (e as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    const at = m ? byteOffset(text, Number(m[1])) : 0;
     throw new DataFormatError(
-      `raw sidecar ${String(side)} is not valid JSON: ${(e as Error).message}`,
+      `raw sidecar ${name} is not valid JSON (byte ${at}): ${msg}`,
+      { offset: at },
     );
   }
-  return parseRawDescription(json);
+  try {
+    const d = parseRawDescription(json);
+    // a channel count no data file can hold would allocate before failing
+    if (d.channels > MAX_RAW_CHANNELS) {
+      throw new RangeError(
+        `raw sidecar: channels = ${d.channels} exceeds the maximum of ${MAX_RAW_CHANNELS}`,
+      );
+    }
+    return d;
+  } catch (e) {
+    if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+    // the offset of the key named in the message, else the start
+    const key = /raw sidecar: (\w+)/.exec(e.message)?.[1];
+    const k = key ? text.indexOf(`"${key}"`) : -1;
+    const at = k >= 0 ? byteOffset(text, k) : 0;
+    throw new DataFormatError(
+      `${
+        e.message.replace(/^raw sidecar/, `raw sidecar ${name}`)
+      } (byte ${at})`,
+      { offset: at },
+    );
+  }
 }
+
+/** Most interleaved channels a raw recording may declare (4,096, a high-density array). */
+export const MAX_RAW_CHANNELS: number = 4096;
 
 /**
  * Reads a raw recording and its sidecar.

@@ -6,7 +6,9 @@ import {
   readNpz,
   writeNpz,
 } from "../../lib/io/npz.ts";
-import { decodeNpy } from "../../lib/io/npy.ts";
+import { decodeNpy, encodeNpy } from "../../lib/io/npy.ts";
+import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
+import { runHostile } from "./_hostile.ts";
 import { DataFormatError } from "../../lib/io/errors.ts";
 
 const FIX = new URL("./fixtures/", import.meta.url);
@@ -128,4 +130,191 @@ Deno.test("writeNpz()", async (t) => {
       await Deno.remove(path);
     }
   });
+});
+
+/** A one-member ZIP archive with the given (possibly lying) directory fields. */
+function zipOne(m: {
+  name?: string;
+  data: Uint8Array;
+  method: number;
+  crc: number;
+  size: number;
+  centralExtra?: Uint8Array;
+  extraLenOverride?: number;
+}): Uint8Array {
+  const name = new TextEncoder().encode(m.name ?? "a.npy");
+  const extra = m.centralExtra ?? new Uint8Array(0);
+  const local = new Uint8Array(30 + name.length);
+  const lv = new DataView(local.buffer);
+  lv.setUint32(0, 0x04034b50, true);
+  lv.setUint16(4, 20, true);
+  lv.setUint16(8, m.method, true);
+  lv.setUint32(14, m.crc, true);
+  lv.setUint32(18, m.data.length, true);
+  lv.setUint32(22, m.size, true);
+  lv.setUint16(26, name.length, true);
+  local.set(name, 30);
+  const central = new Uint8Array(46 + name.length + extra.length);
+  const cv = new DataView(central.buffer);
+  cv.setUint32(0, 0x02014b50, true);
+  cv.setUint16(4, 20, true);
+  cv.setUint16(6, 20, true);
+  cv.setUint16(10, m.method, true);
+  cv.setUint32(16, m.crc, true);
+  cv.setUint32(20, m.data.length, true);
+  cv.setUint32(24, m.size, true);
+  cv.setUint16(28, name.length, true);
+  cv.setUint16(30, m.extraLenOverride ?? extra.length, true);
+  central.set(name, 46);
+  central.set(extra, 46 + name.length);
+  const eocd = new Uint8Array(22);
+  const ev = new DataView(eocd.buffer);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, 1, true);
+  ev.setUint16(10, 1, true);
+  ev.setUint32(12, central.length, true);
+  const cdOffset = local.length + m.data.length;
+  ev.setUint32(16, cdOffset, true);
+  const out = new Uint8Array(cdOffset + central.length + 22);
+  out.set(local, 0);
+  out.set(m.data, local.length);
+  out.set(central, cdOffset);
+  out.set(eocd, cdOffset + central.length);
+  return out;
+}
+
+/**
+ * Raw deflate data of `mib` MiB of zeros, made without holding them: one
+ * MiB deflated with a full flush (byte-aligned, independent), repeated, then
+ * an empty final block.
+ */
+function zeroBomb(mib: number): Uint8Array {
+  const piece = new Uint8Array(
+    deflateRawSync(new Uint8Array(1 << 20), {
+      finishFlush: constants.Z_FULL_FLUSH,
+    }),
+  );
+  const tail = new Uint8Array(deflateRawSync(new Uint8Array(0)));
+  const out = new Uint8Array(piece.length * mib + tail.length);
+  for (let k = 0; k < mib; k++) out.set(piece, k * piece.length);
+  out.set(tail, piece.length * mib);
+  return out;
+}
+
+Deno.test("readNpz() on hostile archives", async (t) => {
+  await t.step("the bomb builder makes what it says (4 MiB of zeros)", () => {
+    const bomb = zeroBomb(4);
+    assert.equal(inflateRawSync(bomb).length, 4 << 20);
+  });
+
+  await t.step(
+    "a 256 MiB deflate bomb declared as 1,000 bytes: DataFormatError, memory stays flat (child process)",
+    async () => {
+      const bomb = zeroBomb(256);
+      // about 255 KB of file for 256 MiB of output (the issue's example)
+      assert.ok(bomb.length < 300_000, `bomb is ${bomb.length} bytes`);
+      const dir = await Deno.makeTempDir();
+      try {
+        const small = `${dir}/small.npz`;
+        await Deno.writeFile(
+          small,
+          zipOne({ data: bomb, method: 8, crc: 0, size: 1000 }),
+        );
+        const r = await runHostile("npz", [small]);
+        assert.equal(
+          r.results[0].name,
+          "DataFormatError",
+          r.results[0].message,
+        );
+        assert.equal(typeof r.results[0].offset, "number");
+        assert.match(r.results[0].message!, /more than the 1000 bytes/);
+        // inflating the member would hold 256 MiB (today's behaviour: 826
+        // MB RSS); capped at 1,000 bytes the child grows by a few MB of zlib
+        // state. 64 MiB leaves room for the runtime and is a quarter of the
+        // bomb.
+        assert.ok(
+          r.growth < 64 * 2 ** 20,
+          `child RSS grew by ${(r.growth / 2 ** 20).toFixed(1)} MiB`,
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+
+  await t.step(
+    "a declared size beyond deflate's 1032:1 ratio is rejected before inflating",
+    () => {
+      const data = new Uint8Array(deflateRawSync(new Uint8Array(10)));
+      const bytes = zipOne({ data, method: 8, crc: 0, size: 2 ** 31 });
+      assert.throws(
+        () => decodeNpz(bytes),
+        (e: unknown) =>
+          e instanceof DataFormatError && e.offset === 0 &&
+          /cannot come from/.test(e.message),
+      );
+    },
+  );
+
+  await t.step(
+    "an extra-field length of 0xFFFF past the directory → DataFormatError with offset",
+    () => {
+      const npy = encodeNpy([1, 2, 3]);
+      const bytes = zipOne({
+        data: npy,
+        method: 0,
+        crc: crc32(npy),
+        size: npy.length,
+        extraLenOverride: 0xffff,
+      });
+      assert.throws(
+        () => decodeNpz(bytes),
+        (e: unknown) =>
+          e instanceof DataFormatError && typeof e.offset === "number" &&
+          /extra field \(65535\)/.test(e.message),
+      );
+    },
+  );
+
+  await t.step(
+    "a ZIP64 extra field shorter than the values it must hold → DataFormatError",
+    () => {
+      const npy = encodeNpy([1, 2, 3]);
+      const extra = new Uint8Array([1, 0, 4, 0, 0, 0, 0, 0]); // id 1, 4 bytes
+      const bytes = zipOne({
+        data: npy,
+        method: 0,
+        crc: crc32(npy),
+        size: 0xffffffff,
+        centralExtra: extra,
+      });
+      assert.throws(
+        () => decodeNpz(bytes),
+        (e: unknown) =>
+          e instanceof DataFormatError && typeof e.offset === "number" &&
+          /ZIP64 extra field/.test(e.message),
+      );
+    },
+  );
+
+  await t.step(
+    "an extra-field record longer than the extra data → DataFormatError",
+    () => {
+      const npy = encodeNpy([1, 2, 3]);
+      const extra = new Uint8Array([9, 9, 0xff, 0xff]); // id 0x0909, 65535 bytes
+      const bytes = zipOne({
+        data: npy,
+        method: 0,
+        crc: crc32(npy),
+        size: npy.length,
+        centralExtra: extra,
+      });
+      assert.throws(
+        () => decodeNpz(bytes),
+        (e: unknown) =>
+          e instanceof DataFormatError && typeof e.offset === "number" &&
+          /declares 65535 bytes/.test(e.message),
+      );
+    },
+  );
 });

@@ -15,6 +15,7 @@ import { DataFormatError } from "../../lib/io/errors.ts";
 import { encodeRaw } from "../../lib/io/raw.ts";
 import { Rng } from "../../lib/_internal/random.ts";
 import type { RecordingChunk } from "../../lib/io/chunks.ts";
+import { runHostile } from "../io/_hostile.ts";
 
 async function collect(
   it: AsyncIterable<RecordingChunk>,
@@ -326,4 +327,89 @@ Deno.test("fromSocket() / toSocket() over real TCP on 127.0.0.1", async (t) => {
   });
 
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("socketChunks() text format: line-length cap", async (t) => {
+  await t.step(
+    "a 64 MiB line without a newline fails at the 1 MiB default cap, with the offset, memory flat (child process)",
+    async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        const path = `${dir}/line.txt`;
+        const head = new TextEncoder().encode("1.5\n2.5\n"); // 8 bytes
+        const f = await Deno.open(path, { write: true, create: true });
+        await f.write(head);
+        const ones = new Uint8Array(1 << 20).fill(0x31); // "1111…"
+        for (let k = 0; k < 64; k++) await f.write(ones);
+        f.close();
+        const r = await runHostile("socket-text", [path]);
+        const res = r.results[0];
+        assert.equal(res.name, "SocketFrameError", res.message);
+        assert.equal(res.offset, 8, "the long line starts at byte 8");
+        assert.match(res.message!, /longer than maxLineBytes = 1048576/);
+        // today: 618 MB and 9.4 s before failing. The child streams the
+        // file in 64 KiB pieces, so the decoder holds at most the 1 MiB cap
+        // plus one piece; 32 MiB leaves room for the runtime and is half of
+        // the line.
+        assert.ok(
+          r.growth < 32 * 2 ** 20,
+          `child RSS grew by ${(r.growth / 2 ** 20).toFixed(1)} MiB`,
+        );
+        assert.ok(res.ms < 3000, `took ${res.ms.toFixed(0)} ms`);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+
+  await t.step(
+    "maxLineBytes: a line at the cap passes, one byte more fails",
+    async () => {
+      const line = "1." + "0".repeat(98); // 100 bytes
+      const ok = await collect(
+        socketChunks([new TextEncoder().encode(line + "\nend\n")], {
+          format: "text",
+          maxLineBytes: 100,
+        }),
+      );
+      assert.deepEqual(ok, [[1]]);
+      const e = await caught(
+        collect(
+          socketChunks([new TextEncoder().encode("2\n" + line + "0\nend\n")], {
+            format: "text",
+            maxLineBytes: 100,
+          }),
+        ),
+      );
+      assert.ok(e instanceof SocketFrameError, String(e));
+      assert.equal(e.offset, 2);
+      assert.equal(e.line, 2);
+      assert.equal(e.sample, 1);
+      await assert.rejects(
+        () => socketChunks([], { format: "text", maxLineBytes: 0 }).next(),
+        RangeError,
+      );
+    },
+  );
+
+  await t.step(
+    "lines split at every byte, multi-byte UTF-8 around them, decode the same",
+    async () => {
+      const text = "1.5, -2e-3\n\u00a03.25\t4\r\n\nend\n";
+      const bytes = new TextEncoder().encode(text);
+      const pieces = Array.from(bytes, (b) => Uint8Array.of(b));
+      const got = await collect(
+        socketChunks(pieces, { format: "text", channels: 2 }),
+      );
+      assert.deepEqual(got, [[1.5, 3.25], [-2e-3, 4]]);
+    },
+  );
+
+  await t.step("a malformed text line reports its byte offset", async () => {
+    const bytes = new TextEncoder().encode("1\n2\nabc\nend\n");
+    const e = await caught(collect(socketChunks([bytes], { format: "text" })));
+    assert.ok(e instanceof SocketFrameError);
+    assert.equal(e.offset, 4);
+    assert.equal(e.line, 3);
+  });
 });

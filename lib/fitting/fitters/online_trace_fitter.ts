@@ -127,9 +127,13 @@ export class OnlineTraceFitter extends Fitter<MSEMetric> {
    * every round, one-shot streams (sockets, iterables) are buffered once to
    * a temporary file. Errors equal those of `new OnlineTraceFitter` on the
    * same traces (up to the summation order across blocks). Call `dispose()`
-   * at the end to delete temporary files.
+   * at the end to delete temporary files (or create the fitter with
+   * `await using`); a temporary file keeps the stream's precision, is
+   * limited to `maxBufferBytes` (default 4 GiB) and is also removed when the
+   * process exits normally.
    * @param options as the constructor, with sources for input/output, plus
-   *   `blockSamples` (default 65536), `tempDir`, `onProgress`
+   *   `blockSamples` (default 65536), `tempDir`, `maxBufferBytes`,
+   *   `onProgress`
    * @returns the fitter
    * @throws {TypeError} mismatched shapes, unknown formats
    * @throws {RangeError} bad values, empty recordings

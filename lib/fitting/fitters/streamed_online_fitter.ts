@@ -19,8 +19,13 @@
  * Sources: a path (or a `fromRecording(path)` Observable) is counted once at
  * `create` and re-read in blocks every round; any other Observable or async
  * iterable (e.g. `fromSocket`) is drained once, at `create`, into a
- * temporary raw float64 file that later rounds read (a dropped connection
- * therefore fails `create`, with the sample position). In-memory rows are
+ * temporary raw file that later rounds read (a dropped connection
+ * therefore fails `create`, with the sample position). The file keeps the
+ * stream's precision (float32 while every value is exactly a float32, as
+ * from a binary socket; float64 otherwise), is limited to `maxBufferBytes`
+ * (default 4 GiB), and is removed on an error, by `dispose()`, at the end of
+ * a `using`/`await using` scope, and when the process exits normally or by
+ * `Deno.exit()` (not on a signal or a crash). In-memory rows are
  * sliced.
  * @module
  */
@@ -115,6 +120,12 @@ export interface StreamedOnlineTraceFitterOptions
   blockSamples?: number;
   /** Directory of the temporary files buffering one-shot streams. Default: the system's. */
   tempDir?: string;
+  /**
+   * Largest temporary file (bytes) one one-shot stream may fill; a longer
+   * stream fails `create` with a RangeError and its file is removed.
+   * Default {@linkcode MAX_BUFFER_BYTES} (4 GiB).
+   */
+  maxBufferBytes?: number;
   /** Receives progress reports (one per block, and one per finished round). */
   onProgress?: (p: StreamProgress) => void;
 }
@@ -129,6 +140,8 @@ interface Replay {
   readonly last: Float64Array;
   open(chunkSamples: number): AsyncGenerator<RecordingChunk, void, undefined>;
   readonly tempFile?: string;
+  /** Sample type of the temporary file. */
+  readonly dtype?: "f32" | "f64";
 }
 
 function formatOf(path: string | URL): ChunkFormat {
@@ -212,17 +225,82 @@ async function countFile(
   return { nTraces, nSteps, last };
 }
 
+/** Default of {@linkcode StreamedOnlineTraceFitterOptions.maxBufferBytes}: 4 GiB. */
+export const MAX_BUFFER_BYTES: number = 4 * 1024 ** 3;
+
+/**
+ * Temporary files alive in this process; removed (synchronously) when the
+ * process ends normally or by `Deno.exit()` (the `unload` event), in case a
+ * fitter was never disposed.
+ */
+const liveTemps = new Set<string>();
+let unloadHooked = false;
+
+function trackTemp(path: string): void {
+  liveTemps.add(path);
+  if (!unloadHooked && typeof globalThis.addEventListener === "function") {
+    unloadHooked = true;
+    globalThis.addEventListener("unload", () => {
+      for (const t of liveTemps) {
+        try {
+          Deno.removeSync(t);
+        } catch { /* already gone */ }
+      }
+      liveTemps.clear();
+    });
+  }
+}
+
+async function removeTemp(path: string): Promise<void> {
+  liveTemps.delete(path);
+  await Deno.remove(path).catch(() => {});
+}
+
+function removeTempSync(path: string): void {
+  liveTemps.delete(path);
+  try {
+    Deno.removeSync(path);
+  } catch { /* already gone */ }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let o = 0;
+  while (o < bytes.length) o += await file.write(bytes.subarray(o));
+}
+
+/** True when every value of the chunk is exactly a float32 (NaN included). */
+function float32Exact(c: RecordingChunk): boolean {
+  for (const ch of c.channels) {
+    for (let j = 0; j < c.samples; j++) {
+      const v = ch[j];
+      if (Math.fround(v) !== v && v === v) return false;
+    }
+  }
+  return true;
+}
+
 async function bufferToFile(
   name: string,
   source: AsyncIterable<RecordingChunk>,
   tempDir: string | undefined,
+  maxBytes: number,
 ): Promise<Replay> {
-  const path = await Deno.makeTempFile({
-    dir: tempDir,
-    prefix: "neurofit_stream_",
-    suffix: ".f64",
-  });
-  const file = await Deno.open(path, { write: true, truncate: true });
+  // The stream is kept at its own precision: float32 on disk while every
+  // value is exactly a float32 (a binary socket sends float32), switching
+  // the file to float64 (rewriting what came before) at the first value
+  // that is not.
+  let dtype: "f32" | "f64" = "f32";
+  const newTemp = async (suffix: string) => {
+    const p = await Deno.makeTempFile({
+      dir: tempDir,
+      prefix: "neurofit_stream_",
+      suffix,
+    });
+    trackTemp(p);
+    return p;
+  };
+  let path = await newTemp(".f32");
+  let file = await Deno.open(path, { write: true, truncate: true });
   let nTraces = -1;
   let nSteps = 0;
   let last = new Float64Array(0);
@@ -235,43 +313,92 @@ async function bufferToFile(
         );
       }
       const k = c.samples;
-      const buf = new Float64Array(k * nTraces);
-      for (let t = 0; t < nTraces; t++) {
-        const ch = c.channels[t];
-        for (let j = 0; j < k; j++) buf[j * nTraces + t] = ch[j];
+      if (dtype === "f32" && !float32Exact(c)) {
+        // widen what was written so far to float64
+        file.close();
+        const wide = await newTemp(".f64");
+        const out = await Deno.open(wide, { write: true, truncate: true });
+        try {
+          if (nSteps > 0) {
+            for await (
+              const old of readChunks(path, {
+                format: "f32",
+                channels: nTraces,
+                chunkSamples: 65536,
+              })
+            ) {
+              await writeAll(out, interleave(old, nTraces, "f64"));
+            }
+          }
+        } catch (e) {
+          out.close();
+          await removeTemp(wide);
+          throw e;
+        }
+        await removeTemp(path);
+        path = wide;
+        file = out;
+        dtype = "f64";
       }
-      const bytes = new Uint8Array(buf.buffer);
-      let o = 0;
-      while (o < bytes.length) o += await file.write(bytes.subarray(o));
+      const size = dtype === "f32" ? 4 : 8;
+      if ((nSteps + k) * nTraces * size > maxBytes) {
+        throw new RangeError(
+          `recording '${name}': buffering the stream to a temporary file would exceed maxBufferBytes = ${maxBytes} bytes at sample ${
+            nSteps + k
+          } (${nTraces} trace(s) of ${dtype}); raise maxBufferBytes or read the recording from a file`,
+        );
+      }
+      await writeAll(file, interleave(c, nTraces, dtype));
       nSteps += k;
       if (k > 0) last = Float64Array.from(c.channels, (ch) => ch[k - 1]);
     }
   } catch (e) {
     file.close();
-    await Deno.remove(path).catch(() => {});
+    await removeTemp(path);
     throw e;
   }
   file.close();
   if (nSteps === 0) {
-    await Deno.remove(path).catch(() => {});
+    await removeTemp(path);
     throw new RangeError(`recording '${name}' is empty`);
   }
+  const format = dtype;
+  const finalPath = path;
   return {
     name,
     kind: "buffered",
     nTraces,
     nSteps,
     last,
-    tempFile: path,
+    tempFile: finalPath,
+    dtype: format,
     open: (chunkSamples) =>
-      readChunks(path, { format: "f64", channels: nTraces, chunkSamples }),
+      readChunks(finalPath, { format, channels: nTraces, chunkSamples }),
   };
+}
+
+/** The samples of a chunk interleaved by trace, as float32 or float64 bytes. */
+function interleave(
+  c: RecordingChunk,
+  nTraces: number,
+  dtype: "f32" | "f64",
+): Uint8Array {
+  const k = c.samples;
+  const buf = dtype === "f32"
+    ? new Float32Array(k * nTraces)
+    : new Float64Array(k * nTraces);
+  for (let t = 0; t < nTraces; t++) {
+    const ch = c.channels[t];
+    for (let j = 0; j < k; j++) buf[j * nTraces + t] = ch[j];
+  }
+  return new Uint8Array(buf.buffer);
 }
 
 async function toReplay(
   name: string,
   src: TraceSource,
   tempDir: string | undefined,
+  maxBytes: number,
 ): Promise<Replay> {
   if (typeof src === "string" || src instanceof URL) {
     src = { path: src };
@@ -279,7 +406,7 @@ async function toReplay(
   if (isObservable(src)) {
     const file = (src as { [RECORDING_FILE]?: RecordingFile })[RECORDING_FILE];
     if (file) src = { ...file.options, path: file.path };
-    else return await bufferToFile(name, pull(src), tempDir);
+    else return await bufferToFile(name, pull(src), tempDir, maxBytes);
   }
   if (
     typeof src === "object" && src !== null && "path" in src &&
@@ -307,6 +434,7 @@ async function toReplay(
       name,
       src as AsyncIterable<RecordingChunk>,
       tempDir,
+      maxBytes,
     );
   }
   const rows = toRows(src as TraceRows, `recording '${name}'`);
@@ -473,16 +601,23 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
         })`,
       );
     }
+    const maxBytes = options.maxBufferBytes ?? MAX_BUFFER_BYTES;
+    if (!(maxBytes > 0) || !Number.isFinite(maxBytes)) {
+      throw new RangeError(
+        `maxBufferBytes must be a positive number of bytes, got ${maxBytes}`,
+      );
+    }
     const replays: Replay[] = [];
     try {
       for (const [k, src] of Object.entries(options.input)) {
-        replays.push(await toReplay(k, src, options.tempDir));
+        replays.push(await toReplay(k, src, options.tempDir, maxBytes));
       }
       replays.push(
         await toReplay(
           outNames[0],
           options.output[outNames[0]],
           options.tempDir,
+          maxBytes,
         ),
       );
       const r0 = replays[0];
@@ -497,7 +632,12 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
       // of each trace (what a penalty expression reads at the end)
       const placeholder = (r: Replay) =>
         Array.from({ length: r.nTraces }, (_, t) => Float64Array.of(r.last[t]));
-      const { blockSamples: _b, tempDir: _t, ...rest } = options;
+      const {
+        blockSamples: _b,
+        tempDir: _t,
+        maxBufferBytes: _m,
+        ...rest
+      } = options;
       return new StreamedOnlineTraceFitter(
         TOKEN,
         {
@@ -543,6 +683,26 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
     for (const l of this.#listeners) l.complete?.();
     this.#listeners.clear();
     await removeTemps(this.#replays);
+  }
+
+  /**
+   * `await using fitter = await OnlineTraceFitter.create(...)`: disposes
+   * (deletes the temporary files) when the scope ends.
+   * @returns when done
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  /**
+   * `using fitter = ...`: deletes the temporary files synchronously when the
+   * scope ends.
+   */
+  [Symbol.dispose](): void {
+    this.#closed = true;
+    for (const l of this.#listeners) l.complete?.();
+    this.#listeners.clear();
+    for (const r of this.#replays) if (r.tempFile) removeTempSync(r.tempFile);
   }
 
   /**
@@ -747,6 +907,6 @@ async function closeAll(
 
 async function removeTemps(replays: Replay[]): Promise<void> {
   for (const r of replays) {
-    if (r.tempFile) await Deno.remove(r.tempFile).catch(() => {});
+    if (r.tempFile) await removeTemp(r.tempFile);
   }
 }

@@ -10,6 +10,7 @@ import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import type { ConditionalModel } from "./_flow.ts";
 import {
+  charge,
   degreeMask,
   dense,
   hiddenDegrees,
@@ -45,10 +46,12 @@ export class MadeMog implements ConditionalModel {
     const k = (this.#k = cfg.numComponents);
     const h = cfg.hiddenFeatures;
     const p = (this.params = new Params(seed));
-    const inDeg = new Int32Array(d).map((_, i) => i + 1);
+    const inDeg = new Int32Array(charge(d)).map((_, i) => i + 1);
     const hDeg = hiddenDegrees(d, h);
     // output column d*K + k belongs to dimension d (degree d+1)
-    const outDeg = new Int32Array(d * k).map((_, j) => Math.floor(j / k) + 1);
+    const outDeg = new Int32Array(charge(d * k)).map((_, j) =>
+      Math.floor(j / k) + 1
+    );
     this.#first = p.linear(
       "made.first",
       d,

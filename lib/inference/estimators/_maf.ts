@@ -19,6 +19,7 @@ import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import { type ConditionalModel, normalNoise } from "./_flow.ts";
 import {
+  charge,
   degreeMask,
   dense,
   fastTanh,
@@ -96,14 +97,14 @@ export class Maf implements ConditionalModel {
     this.#d = d;
     const p = (this.params = new Params(seed));
     const h = cfg.hiddenFeatures;
-    const inDeg = new Int32Array(d).map((_, i) => i + 1);
+    const inDeg = new Int32Array(charge(d)).map((_, i) => i + 1);
     const hDeg = hiddenDegrees(d, h);
     const mFirst = degreeMask(inDeg, hDeg, false);
     const mHidden = degreeMask(hDeg, hDeg, false);
     const mOut = degreeMask(hDeg, inDeg, true);
     for (let t = 0; t < cfg.numTransforms; t++) {
       // one matMul on concat([u, ctx]): masked rows for u, dense rows for the context
-      const mCat = new Float32Array((d + ctxDim) * h).fill(1);
+      const mCat = new Float32Array(charge((d + ctxDim) * h)).fill(1);
       mCat.set(mFirst);
       const first = p.linear(`maf${t}.first`, d + ctxDim, h, undefined, mCat);
       const blocks: Linear[] = [];
@@ -117,7 +118,7 @@ export class Maf implements ConditionalModel {
       const shift = p.linear(`maf${t}.shift`, h, d, 1e-3, mOut);
       this.#layers.push({ first, blocks, norms, scale, shift });
     }
-    const perm = new Float32Array(d * d);
+    const perm = new Float32Array(charge(d * d));
     for (let i = 0; i < d; i++) perm[i * d + (d - 1 - i)] = 1; // reversal (symmetric)
     this.#perm = p.constant(perm, [d, d]) as tf.Tensor2D;
     this.#permT = this.#perm;

@@ -9,7 +9,7 @@
 import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import type { ConditionalModel } from "./_flow.ts";
-import { dense, type Linear, mlp, mm, Params } from "./_nn.ts";
+import { charge, dense, type Linear, mlp, mm, Params } from "./_nn.ts";
 
 /** MDN hyper-parameters. */
 export interface MdnConfig {
@@ -50,7 +50,7 @@ export class Mdn implements ConditionalModel {
     const nOff = (d * (d - 1)) / 2;
     this.#upper = nOff ? p.linear("mdn.upper", h, k * nOff, 1e-2) : null;
     if (nOff) {
-      const e = new Float32Array(nOff * d * d);
+      const e = new Float32Array(charge(nOff * d * d));
       let c = 0;
       for (let i = 0; i < d; i++) {
         for (let j = i + 1; j < d; j++) e[c++ * d * d + i * d + j] = 1;

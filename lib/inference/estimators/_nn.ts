@@ -15,6 +15,83 @@ export interface Linear {
   b: tf.Variable;
 }
 
+/**
+ * Thrown when rebuilding a network from a saved configuration would allocate
+ * more than its budget (see {@linkcode withAllocationBudget}): the
+ * configuration describes a network much larger than the weights stored
+ * with it, i.e. the file is corrupt or crafted.
+ */
+export class AllocationBudgetError extends RangeError {
+  /**
+   * @param needed elements the next allocation asked for
+   * @param budget elements that were left
+   */
+  constructor(readonly needed: number, readonly budget: number) {
+    super(
+      `the network configuration asks for ${needed} more values while being rebuilt, beyond the ${budget} its stored weights allow`,
+    );
+    this.name = "AllocationBudgetError";
+  }
+}
+
+let budget: number | null = null;
+let budgeted: Params[] = [];
+
+/**
+ * Runs a synchronous network build with a cap on the number of float
+ * elements it may allocate (variables, masks, constants, initial values).
+ * On failure every `Params` created inside is disposed.
+ * @param elements the cap
+ * @param build the builder
+ * @returns what the builder returns
+ * @throws {AllocationBudgetError} when the cap would be passed
+ */
+export function withAllocationBudget<T>(elements: number, build: () => T): T {
+  const outer = budget;
+  const outerList = budgeted;
+  budget = elements;
+  budgeted = [];
+  try {
+    return build();
+  } catch (e) {
+    for (const p of budgeted) p.dispose();
+    throw e;
+  } finally {
+    budget = outer;
+    budgeted = outerList;
+  }
+}
+
+/**
+ * The element budget of rebuilding a network stored with `weights`: the
+ * variables and their initial values (2×), masks (1×) and constants sized
+ * like weights, with room to spare (8× in all), plus a fixed 2^24 elements
+ * (64 MiB of float32) for the small networks whose constants (the LU
+ * bases of a flow) outweigh their weights.
+ * @param weights the stored weights
+ * @returns elements the rebuild may allocate
+ */
+export function rebuildBudget(weights: readonly Float32Array[]): number {
+  let n = 0;
+  for (const w of weights) n += w.length;
+  return 8 * n + 2 ** 24;
+}
+
+/**
+ * Counts `n` elements against the active budget (if any) before they are
+ * allocated.
+ * @param n elements about to be allocated
+ * @returns `n`
+ * @throws {AllocationBudgetError} past the budget
+ */
+export function charge(n: number): number {
+  if (budget !== null) {
+    if (!(n >= 0 && n <= budget)) throw new AllocationBudgetError(n, budget);
+    budget -= n;
+  }
+  return n;
+}
+
 /** A seeded store of named trainable variables. */
 export class Params {
   /** Variables in creation order. */
@@ -33,10 +110,12 @@ export class Params {
 
   constructor(seed: number) {
     this.rng = new Rng(seed);
+    if (budget !== null) budgeted.push(this);
   }
 
   /** Adds a variable initialised from `values`. */
   add(name: string, shape: number[], values: Float32Array): tf.Variable {
+    charge(values.length);
     const init = tf.tensor(values, shape, "float32");
     const v = tf.variable(init, true, `${name}_${uid++}`);
     init.dispose(); // the variable holds its own reference to the data
@@ -48,7 +127,7 @@ export class Params {
 
   /** Uniform(-a, a) values. */
   uniform(n: number, a: number): Float32Array {
-    const out = new Float32Array(n);
+    const out = new Float32Array(charge(n));
     for (let i = 0; i < n; i++) out[i] = (2 * this.rng.random() - 1) * a;
     return out;
   }
@@ -76,6 +155,7 @@ export class Params {
 
   /** A constant tensor owned by the model. */
   constant(values: Float32Array, shape: number[]): tf.Tensor {
+    charge(values.length);
     const t = tf.keep(tf.tensor(values, shape, "float32"));
     this.consts.push(t);
     return t;
@@ -140,7 +220,7 @@ export function fastTanh(x: tf.Tensor): tf.Tensor2D {
 export function hiddenDegrees(d: number, h: number): Int32Array {
   const maxD = Math.max(1, d - 1);
   const minD = Math.min(1, d - 1);
-  const out = new Int32Array(h);
+  const out = new Int32Array(charge(h));
   for (let k = 0; k < h; k++) out[k] = (k % maxD) + minD;
   return out;
 }
@@ -151,7 +231,7 @@ export function degreeMask(
   outDeg: Int32Array,
   strict: boolean,
 ): Float32Array {
-  const m = new Float32Array(inDeg.length * outDeg.length);
+  const m = new Float32Array(charge(inDeg.length * outDeg.length));
   for (let i = 0; i < inDeg.length; i++) {
     for (let o = 0; o < outDeg.length; o++) {
       m[i * outDeg.length + o] =
@@ -163,7 +243,7 @@ export function degreeMask(
 
 /** 0/1 matrix `[n, idx.length]` selecting columns `idx` by right-multiplication. */
 export function selectionMatrix(n: number, idx: number[]): Float32Array {
-  const m = new Float32Array(n * idx.length);
+  const m = new Float32Array(charge(n * idx.length));
   idx.forEach((src, j) => (m[src * idx.length + j] = 1));
   return m;
 }

@@ -12,6 +12,7 @@ import * as tf from "./_deps.ts";
 import type { Rng } from "../../_internal/random.ts";
 import { type ConditionalModel, normalNoise } from "./_flow.ts";
 import {
+  charge,
   dense,
   type Linear,
   mm,
@@ -153,9 +154,9 @@ export class Nsf implements ConditionalModel {
   #makeLu(p: Params, t: number, d: number): LU {
     // nflows LULinear with identity_init: W = L U, L unit lower, U upper with softplus diagonal.
     const nOff = (d * (d - 1)) / 2;
-    const eL = new Float32Array(nOff * d * d);
-    const eU = new Float32Array(nOff * d * d);
-    const eD = new Float32Array(d * d * d);
+    const eL = new Float32Array(charge(nOff * d * d));
+    const eU = new Float32Array(charge(nOff * d * d));
+    const eD = new Float32Array(charge(d * d * d));
     let c = 0;
     for (let i = 0; i < d; i++) {
       for (let j = 0; j < i; j++) eL[c++ * d * d + i * d + j] = 1;

@@ -16,7 +16,13 @@ import type { ConditionalModel } from "./_flow.ts";
 import { MadeMog } from "./_made.ts";
 import { Maf } from "./_maf.ts";
 import { Mdn } from "./_mdn.ts";
-import { type Linear, mlp, Params } from "./_nn.ts";
+import {
+  type Linear,
+  mlp,
+  Params,
+  rebuildBudget,
+  withAllocationBudget,
+} from "./_nn.ts";
 import { Nsf } from "./_nsf.ts";
 import {
   type BuiltinEmbeddingConfig,
@@ -508,9 +514,15 @@ export class DensityEstimator {
     await ensureBackend();
     const cfg: EstimatorConfig = JSON.parse(JSON.stringify(config));
     const expected = cfg.weightShapes;
-    const est = DensityEstimator.#build(
-      cfg,
-      (embeddingNet as unknown as UserModel) ?? null,
+    // a configuration cannot describe a network much larger than its weights
+    // (a corrupt or crafted file): the build stops before allocating more
+    const est = withAllocationBudget(
+      rebuildBudget(weights),
+      () =>
+        DensityEstimator.#build(
+          cfg,
+          (embeddingNet as unknown as UserModel) ?? null,
+        ),
     );
     if (JSON.stringify(est.config.weightShapes) !== JSON.stringify(expected)) {
       est.dispose();

@@ -18,7 +18,13 @@ import { Rng } from "../../_internal/random.ts";
 import { ProgressBar } from "../../_internal/progress.ts";
 import { ensureBackend } from "./_backend.ts";
 import type { SimulationBuffer } from "./_buffer.ts";
-import { dense, type Linear, Params } from "./_nn.ts";
+import {
+  dense,
+  type Linear,
+  Params,
+  rebuildBudget,
+  withAllocationBudget,
+} from "./_nn.ts";
 import {
   Adam,
   type EstimatorTrainResult,
@@ -286,7 +292,10 @@ export class RatioClassifier {
       );
     }
     const expected = JSON.stringify(cfg.weightShapes);
-    const c = new RatioClassifier(cfg);
+    const c = withAllocationBudget(
+      rebuildBudget(weights),
+      () => new RatioClassifier(cfg),
+    );
     if (JSON.stringify(c.config.weightShapes) !== expected) {
       c.dispose();
       throw new TypeError(

@@ -40,7 +40,7 @@ import {
   type MCMCPosteriorOptions,
 } from "../posteriors/mcmc_posterior.ts";
 import { pack, unpackKind } from "../posteriors/_format.ts";
-import { loadedPrior } from "../posteriors/_load.ts";
+import { loadedPrior, rebuilding } from "../posteriors/_load.ts";
 import {
   ratioGradPotential,
   ratioPotential,
@@ -548,10 +548,37 @@ export class RatioPosterior extends MCMCPosterior {
       "RatioPosterior",
       "classifier",
     );
-    const prior = loadedPrior(options.prior, header.prior);
-    const net = await RatioClassifier.fromConfig(header.classifier, weights);
-    const p = new RatioPosterior(net, prior, header.mcmc);
-    if (header.defaultX) p.setDefaultX(header.defaultX);
+    const kind = "RatioPosterior";
+    const prior = await rebuilding(
+      kind,
+      "prior",
+      16,
+      () => loadedPrior(options.prior, header.prior),
+    );
+    const net = await rebuilding(
+      kind,
+      "ratio classifier",
+      16,
+      () => RatioClassifier.fromConfig(header.classifier, weights),
+    );
+    const p = await rebuilding(kind, "posterior", 16, () => {
+      try {
+        return new RatioPosterior(net, prior, header.mcmc);
+      } catch (e) {
+        net.dispose();
+        throw e;
+      }
+    });
+    if (header.defaultX) {
+      await rebuilding(kind, "default observation", 16, () => {
+        try {
+          p.setDefaultX(header.defaultX!);
+        } catch (e) {
+          p.dispose();
+          throw e;
+        }
+      });
+    }
     return p;
   }
 }

@@ -16,7 +16,41 @@ import {
   type EmbeddingNetSpec,
   type EstimatorConfig,
 } from "../estimators/density_estimator.ts";
-import { unpackKind } from "./_format.ts";
+import { PosteriorFileError, unpackKind } from "./_format.ts";
+
+/**
+ * Runs a rebuild step of a loaded file; its errors become
+ * {@linkcode PosteriorFileError}s naming the kind, except the TypeErrors that
+ * ask the caller for a user prior or embedding net.
+ * @param kind the file's kind
+ * @param what what is being rebuilt, for the message
+ * @param offset where in the file its description is
+ * @param step the step
+ * @returns what the step returns
+ */
+export async function rebuilding<T>(
+  kind: string,
+  what: string,
+  offset: number,
+  step: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (e instanceof PosteriorFileError) throw e;
+    if (
+      e instanceof TypeError &&
+      /pass it (again|explicitly)/.test(e.message)
+    ) throw e;
+    throw new PosteriorFileError(
+      `corrupt ${kind} file: cannot rebuild the ${what} it describes: ${
+        (e as Error)?.message ?? String(e)
+      }`,
+      offset,
+      kind,
+    );
+  }
+}
 
 /**
  * The prior of a loaded posterior: the one given, else the file's description.
@@ -39,7 +73,8 @@ export function loadedPrior(
  * @param kind expected header kind
  * @param options prior / embedding net to supply when they were user objects
  * @returns the header, prior and estimator
- * @throws {RangeError} for another kind or a damaged file
+ * @throws {PosteriorFileError} (a RangeError) for another kind or a damaged
+ *   file, with the byte offset
  */
 export async function loadEstimatorFile<
   H extends { estimator: EstimatorConfig; prior: PriorDescription },
@@ -49,11 +84,22 @@ export async function loadEstimatorFile<
   options: { prior?: Prior | UserPrior; embeddingNet?: EmbeddingNetSpec },
 ): Promise<{ header: H; prior: Prior; estimator: DensityEstimator }> {
   const { header, weights } = unpackKind<H>(bytes, kind, "estimator");
-  const prior = loadedPrior(options.prior, header.prior);
-  const estimator = await DensityEstimator.fromConfig(
-    header.estimator,
-    weights,
-    options.embeddingNet,
+  const prior = await rebuilding(
+    kind,
+    "prior",
+    16,
+    () => loadedPrior(options.prior, header.prior),
+  );
+  const estimator = await rebuilding(
+    kind,
+    "density estimator",
+    16,
+    () =>
+      DensityEstimator.fromConfig(
+        header.estimator,
+        weights,
+        options.embeddingNet,
+      ),
   );
   return { header, prior, estimator };
 }

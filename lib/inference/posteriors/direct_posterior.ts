@@ -18,7 +18,7 @@ import type {
   EstimatorConfig,
 } from "../estimators/density_estimator.ts";
 import { pack } from "./_format.ts";
-import { loadEstimatorFile } from "./_load.ts";
+import { loadEstimatorFile, rebuilding } from "./_load.ts";
 
 /** Options of {@linkcode DirectPosterior.sample}. */
 export interface SampleOptions {
@@ -429,12 +429,21 @@ export class DirectPosterior {
       "DirectPosterior",
       options,
     );
-    const p = new DirectPosterior(estimator, prior, { seed: header.seed });
-    if (header.defaultX) {
-      // JSON stores a missing (NaN) feature as null
-      p.setDefaultX(header.defaultX.map((v) => v ?? NaN));
-    }
-    return p;
+    return await rebuilding("DirectPosterior", "posterior", 16, () => {
+      let p: DirectPosterior | null = null;
+      try {
+        p = new DirectPosterior(estimator, prior, { seed: header.seed });
+        if (header.defaultX) {
+          // JSON stores a missing (NaN) feature as null
+          p.setDefaultX(header.defaultX.map((v) => v ?? NaN));
+        }
+        return p;
+      } catch (e) {
+        if (p) p.dispose();
+        else estimator.dispose();
+        throw e;
+      }
+    });
   }
 
   /** Frees the estimator's tensors. */

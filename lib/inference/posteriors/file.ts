@@ -4,10 +4,51 @@
  * @module
  */
 import { DirectPosterior, type LoadOptions } from "./direct_posterior.ts";
+import { MCMCPosterior } from "./mcmc_posterior.ts";
 import {
   RatioPosterior,
   type RatioPosteriorLoadOptions,
 } from "../methods/nre.ts";
+import { PosteriorFileError, posteriorFileKind } from "./_format.ts";
+
+export { PosteriorFileError };
+
+/** What {@linkcode loadPosterior} returns: the posterior class of the file's kind. */
+export type LoadedPosterior = DirectPosterior | MCMCPosterior | RatioPosterior;
+
+/**
+ * Rebuilds a posterior from the bytes of a posterior file, dispatching on
+ * its kind tag: `"DirectPosterior"` (NPE) → {@linkcode DirectPosterior},
+ * `"LikelihoodPosterior"` (NLE) → {@linkcode MCMCPosterior},
+ * `"RatioPosterior"` (NRE) → {@linkcode RatioPosterior}.
+ * @param bytes the file
+ * @param options prior / embedding net when they were user objects
+ * @returns the posterior
+ * @throws {PosteriorFileError} for a foreign, corrupt or unknown-kind file
+ *   (with the byte offset); the error of the matching kind's loader otherwise
+ */
+export async function posteriorFromBytes(
+  bytes: Uint8Array,
+  options: LoadOptions = {},
+): Promise<LoadedPosterior> {
+  const kind = posteriorFileKind(bytes);
+  switch (kind) {
+    case "DirectPosterior":
+      return await DirectPosterior.fromBytes(bytes, options);
+    case "LikelihoodPosterior":
+      return await MCMCPosterior.fromBytes(bytes, options);
+    case "RatioPosterior":
+      return await RatioPosterior.fromBytes(bytes, { prior: options.prior });
+    default:
+      throw new PosteriorFileError(
+        `unknown posterior kind ${
+          JSON.stringify(kind)
+        } in the header (byte 16); this library reads DirectPosterior, LikelihoodPosterior and RatioPosterior files`,
+        16,
+        kind,
+      );
+  }
+}
 
 /**
  * Writes a posterior to `path` in the versioned neurofit format.
@@ -37,24 +78,27 @@ import {
  * ```
  */
 export async function savePosterior(
-  posterior: DirectPosterior | { toBytes(): Uint8Array },
+  posterior: { toBytes(): Uint8Array },
   path: string | URL,
 ): Promise<void> {
   await Deno.writeFile(path, posterior.toBytes());
 }
 
 /**
- * Reads a posterior written by {@linkcode savePosterior}.
+ * Reads a posterior written by {@linkcode savePosterior}, of any kind: an
+ * NPE file gives a {@linkcode DirectPosterior}, an NLE file an
+ * {@linkcode MCMCPosterior}, an NRE file a {@linkcode RatioPosterior}.
  * @param path file path
  * @param options prior / embedding net when they were user objects
  * @returns the posterior
- * @throws {RangeError} for a foreign, corrupt or newer-version file
+ * @throws {PosteriorFileError} (a RangeError) for a foreign, corrupt,
+ *   newer-version or unknown-kind file, with the byte offset
  */
 export async function loadPosterior(
   path: string | URL,
   options: LoadOptions = {},
-): Promise<DirectPosterior> {
-  return await DirectPosterior.fromBytes(await Deno.readFile(path), options);
+): Promise<LoadedPosterior> {
+  return await posteriorFromBytes(await Deno.readFile(path), options);
 }
 
 /**

@@ -16,7 +16,7 @@ import type {
   EstimatorConfig,
 } from "../estimators/density_estimator.ts";
 import { pack } from "./_format.ts";
-import { loadEstimatorFile } from "./_load.ts";
+import { loadEstimatorFile, rebuilding } from "./_load.ts";
 import type { PriorDescription } from "../priors/prior.ts";
 import {
   likelihoodGradPotential,
@@ -462,9 +462,18 @@ export class MCMCPosterior {
     const { header, prior, estimator } = await loadEstimatorFile<
       LikelihoodHeader
     >(bytes, "LikelihoodPosterior", options);
-    const p = new MCMCPosterior(estimator, prior, header.mcmc);
-    if (header.defaultX) p.setDefaultX(header.defaultX);
-    return p;
+    return await rebuilding("LikelihoodPosterior", "posterior", 16, () => {
+      let p: MCMCPosterior | null = null;
+      try {
+        p = new MCMCPosterior(estimator, prior, header.mcmc);
+        if (header.defaultX) p.setDefaultX(header.defaultX);
+        return p;
+      } catch (e) {
+        if (p) p.dispose();
+        else estimator.dispose();
+        throw e;
+      }
+    });
   }
 
   /** Frees the estimator's (or potential factory's) resources. */

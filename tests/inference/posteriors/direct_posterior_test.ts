@@ -36,6 +36,7 @@ Deno.test("DirectPosterior", async (t) => {
       post.setDefaultX(xo);
       await savePosterior(post, path);
       const loaded = await loadPosterior(path);
+      assert.ok(loaded instanceof DirectPosterior);
       const a = await post.sample(2000, { seed: 42 });
       const b = await loaded.sample(2000, { seed: 42 });
       assert.deepEqual(b.data, a.data);
