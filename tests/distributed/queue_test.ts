@@ -57,8 +57,15 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const server = await startRedis();
+    // w2 runs two slots (two connections) in one process
     const workers = [0, 1, 2].map((k) =>
-      startWorker(server.url, ["--queue", "t1", "--name", `w${k}`])
+      startWorker(server.url, [
+        "--queue",
+        "t1",
+        "--name",
+        `w${k}`,
+        ...(k === 2 ? ["--concurrency", "2"] : []),
+      ])
     );
     try {
       await Promise.all(workers.map((w) => w.waitFor(/ready/)));
@@ -103,7 +110,7 @@ Deno.test({
         const rates = Object.entries(p.workers);
         assert.equal(rates.reduce((a, [, w]) => a + w.batches, 0), 12);
         for (const [name, w] of rates) {
-          assert.match(name, /^w[012]$/);
+          assert.match(name, /^(w0|w1|w2\/[01])$/);
           assert.ok(w.simsPerSecond > 0);
         }
       } finally {
