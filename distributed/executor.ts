@@ -225,6 +225,8 @@ export interface RedisExecutorOptions {
   connectTimeoutMs?: number;
   /** After the connection is lost, how long to try to reconnect before failing with a RedisConnectionError (ms). Default 10000. */
   reconnectForMs?: number;
+  /** PEM certificate(s) of a private CA for `rediss://`. */
+  tlsCa?: string;
   /** Called after each finished batch. */
   onProgress?: (p: RunProgress) => void;
   /**
@@ -718,6 +720,7 @@ export async function redisExecutor(
   const r = await connectRedis(options.url, {
     connectTimeoutMs: options.connectTimeoutMs,
     reconnectForMs: options.reconnectForMs,
+    tlsCa: options.tlsCa,
     name: "neurofit-coordinator",
   });
   return new RedisExecutor(r, options);

@@ -4,6 +4,7 @@
  * within a timeout), and redaction of credentials in anything printed.
  * @module
  */
+import { isIP } from "node:net";
 import { Redis, type RedisOptions } from "./_deps.ts";
 import { RedisConnectionError } from "./errors.ts";
 
@@ -64,7 +65,8 @@ export function parseRedisUrl(
   const options: RedisOptions = { host, port, db };
   if (u.username) options.username = decodeURIComponent(u.username);
   if (u.password) options.password = decodeURIComponent(u.password);
-  if (tls) options.tls = { servername: host };
+  // SNI only for names (Node's TLS refuses an IP address as servername)
+  if (tls) options.tls = isIP(host) ? {} : { servername: host };
   return { target: { host, port, tls, db }, options };
 }
 
@@ -85,6 +87,8 @@ export interface ConnectOptions {
   reconnectForMs?: number;
   /** Client name shown by `CLIENT LIST`. */
   name?: string;
+  /** PEM certificate(s) of the CA that signed the server's certificate (`rediss://` with a private CA). */
+  tlsCa?: string;
 }
 
 /**
@@ -105,6 +109,12 @@ export async function connectRedis(
   const reconnectFor = options.reconnectForMs ?? 10000;
   let connected = false;
   let lostAt = 0;
+  if (options.tlsCa !== undefined) {
+    if (!target.tls) {
+      throw new TypeError("tlsCa is given but the URL is not rediss://");
+    }
+    base.tls = { ...(base.tls ?? {}), ca: options.tlsCa };
+  }
   const client = new Redis({
     ...base,
     lazyConnect: true,

@@ -75,6 +75,8 @@ export interface WorkerOptions {
   connectTimeoutMs?: number;
   /** After the connection is lost, how long to try to reconnect before stopping with a RedisConnectionError (ms). Default 60000. */
   reconnectForMs?: number;
+  /** PEM certificate(s) of a private CA for `rediss://` (CLI: `--tls-ca FILE`). */
+  tlsCa?: string;
 }
 
 /** What a worker did. */
@@ -148,6 +150,7 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
         await connectRedis(options.redis, {
           connectTimeoutMs: options.connectTimeoutMs,
           reconnectForMs: options.reconnectForMs ?? 60000,
+          tlsCa: options.tlsCa,
           name: `neurofit-worker`,
         }),
       );
@@ -450,6 +453,9 @@ function parseArgs(args: string[]): WorkerOptions {
       case "--reconnect-for":
         opts.reconnectForMs = 1000 * Number(value());
         break;
+      case "--tls-ca":
+        opts.tlsCa = Deno.readTextFileSync(value());
+        break;
       case "--name":
         opts.name = value();
         break;
@@ -462,7 +468,7 @@ function parseArgs(args: string[]): WorkerOptions {
       case "--help":
       case "-h":
         console.log(
-          "deno run -A distributed/worker.ts --redis redis://host:6379 [--queue neurofit] [--device cpu|webgpu|auto] [--concurrency N] [--visibility-timeout SECONDS] [--reconnect-for SECONDS] [--name NAME] [--verbose]",
+          "deno run -A distributed/worker.ts --redis redis://host:6379 [--queue neurofit] [--device cpu|webgpu|auto] [--concurrency N] [--visibility-timeout SECONDS] [--reconnect-for SECONDS] [--tls-ca FILE] [--name NAME] [--verbose]",
         );
         Deno.exit(0);
         break;

@@ -52,13 +52,32 @@ function freePort(): number {
  * @returns the server
  */
 export async function startRedis(
-  options: { password?: string } = {},
+  options: {
+    password?: string;
+    /** Serve TLS only (rediss://) with these PEM files; clients are not authenticated by certificate. */
+    tls?: { cert: string; key: string; ca: string };
+  } = {},
 ): Promise<RedisServer> {
   const dir = await Deno.makeTempDir({ prefix: "neurofit-redis-" });
   const spawn = async (port: number) => {
+    const listen = options.tls
+      ? [
+        "--port",
+        "0",
+        "--tls-port",
+        String(port),
+        "--tls-cert-file",
+        options.tls.cert,
+        "--tls-key-file",
+        options.tls.key,
+        "--tls-ca-cert-file",
+        options.tls.ca,
+        "--tls-auth-clients",
+        "no",
+      ]
+      : ["--port", String(port)];
     const args = [
-      "--port",
-      String(port),
+      ...listen,
       "--bind",
       "127.0.0.1",
       "--save",
@@ -109,7 +128,7 @@ export async function startRedis(
     return {
       port,
       dir,
-      url: `redis://${auth}127.0.0.1:${port}`,
+      url: `${options.tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`,
       async restart() {
         const p = await spawn(port);
         if (!p) throw new Error(`could not restart redis-server on ${port}`);
