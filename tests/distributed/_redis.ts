@@ -54,6 +54,8 @@ function freePort(): number {
 export async function startRedis(
   options: {
     password?: string;
+    /** An ACL user with these rules (default user disabled), e.g. `["~nf:*", "+@all", "-@dangerous"]`. */
+    aclUser?: { name: string; password: string; rules: string[] };
     /** Serve TLS only (rediss://) with these PEM files; clients are not authenticated by certificate. */
     tls?: { cert: string; key: string; ca: string };
   } = {},
@@ -90,6 +92,11 @@ export async function startRedis(
       "noeviction",
     ];
     if (options.password) args.push("--requirepass", options.password);
+    if (options.aclUser) {
+      const u = options.aclUser;
+      args.push("--user", u.name, "on", `>${u.password}`, ...u.rules);
+      args.push("--user", "default", "off");
+    }
     const proc = new Deno.Command("redis-server", {
       args,
       stdout: "null",
@@ -122,7 +129,11 @@ export async function startRedis(
     if (!started) continue; // the port was taken in between: try another
     let proc: Deno.ChildProcess = started;
     let stopped = false;
-    const auth = options.password
+    const auth = options.aclUser
+      ? `${options.aclUser.name}:${
+        encodeURIComponent(options.aclUser.password)
+      }@`
+      : options.password
       ? `:${encodeURIComponent(options.password)}@`
       : "";
     return {

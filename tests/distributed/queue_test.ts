@@ -395,3 +395,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "an ACL user limited to the nf:* keys (no dangerous commands) runs coordinator and workers; the default user is off",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // the ACL the README documents
+    const server = await startRedis({
+      aclUser: {
+        name: "neurofit",
+        password: "acl-pa55",
+        rules: ["~nf:*", "&*", "+@all", "-@dangerous"],
+      },
+    });
+    const w = startWorker(server.url, ["--queue", "acl", "--name", "w"]);
+    try {
+      await w.waitFor(/ready on redis:\/\/neurofit:\*\*\*@127/);
+      const exec = await redisExecutor({
+        url: server.url,
+        queue: "acl",
+        timeoutMs: LIMIT,
+      });
+      try {
+        const theta = thetaRows(20);
+        const remote = await simulateBatches(JOB, theta, {
+          executor: exec,
+          batchSize: 10,
+        });
+        const local = await simulateBatches(JOB, theta, { batchSize: 10 });
+        assert.deepEqual(Array.from(remote.x), Array.from(local.x));
+        assert.equal((await exec.workers())[0].batches, 2);
+      } finally {
+        await exec.close();
+      }
+      // the default user (no password) is refused
+      await assert.rejects(
+        redisExecutor({ url: `redis://127.0.0.1:${server.port}` }),
+        (e) =>
+          e instanceof RedisConnectionError &&
+          /authentication failed|NOAUTH|NOPERM/.test(e.message),
+      );
+    } finally {
+      await w.stop();
+      await server.stop();
+    }
+  },
+});
