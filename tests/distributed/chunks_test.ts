@@ -69,12 +69,17 @@ Deno.test({
         simulationChunks(JOB, source, { batchSize: 250, seed: 3 }),
       );
       assert.equal(local.length, 40);
+      let maxOutstanding = 0;
       const exec = await redisExecutor({
         url: server.url,
         queue: "c",
         timeoutMs: LIMIT,
         maxInFlight: 4,
         progress: "force", // exercises the progress line (stderr)
+        onProgress: (p) => {
+          // outstanding batches at each report, before the next submission
+          maxOutstanding = Math.max(maxOutstanding, p.inFlight + 1);
+        },
       });
       try {
         const remote = await collect(
@@ -90,6 +95,11 @@ Deno.test({
           "every batch exactly once",
         );
         assert.equal(flat(remote).theta.length, 2 * 10000);
+        // back-pressure: never more than maxInFlight batches outstanding
+        assert.ok(
+          maxOutstanding > 1 && maxOutstanding <= 4,
+          `${maxOutstanding}`,
+        );
         assert.deepEqual(flat(remote), flat(local));
         // the features are not constant: the simulations really ran
         const xs = flat(remote).x.filter((_, i) => i % 2 === 1);
