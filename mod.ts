@@ -40,8 +40,12 @@ export {
 } from "./lib/equations/errors.ts";
 export {
   describeModel,
+  type DescribeOptions,
   type ModelDescription,
   type NamespaceValue,
+  type ValueType,
+  type VariableInfo,
+  type VariableKind,
 } from "./lib/equations/model.ts";
 export { UnsupportedEquationsError } from "./lib/integrators/types.ts";
 export {
@@ -51,7 +55,7 @@ export {
 export {
   type Chunk,
   type Device,
-  DeviceUnavailableError,
+  GpuUnavailableError,
   Runner,
   type RunnerOptions,
   type TraceMatrix,
@@ -63,3 +67,4 @@ export {
 } from "./lib/simulation/simulate.ts";
 export * from "./lib/fitting/mod.ts";
 export * from "./lib/io/mod.ts";
+export { JUPYTER_DISPLAY, type MediaBundle } from "./lib/display.ts";

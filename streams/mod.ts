@@ -86,12 +86,4 @@ export {
   trackProgress,
   type TrackProgressOptions,
 } from "./progress.ts";
-export {
-  type ChunkObserver,
-  fitProgress,
-  type RecordingFileSource,
-  StreamedOnlineTraceFitter,
-  type StreamedOnlineTraceFitterOptions,
-  type Subscribable,
-  type TraceSource,
-} from "./online_fit.ts";
+export { fitProgress, type FitProgressFeed } from "./online_fit.ts";

@@ -52,6 +52,7 @@ export class SocketFrameError extends DataFormatError {
   readonly sample: number;
 
   /**
+   * An error at a byte offset or line of the stream.
    * @param message what failed, with the position
    * @param position byte offset, line, and the sample index
    */
@@ -75,6 +76,7 @@ export class StreamDroppedError extends Error {
   readonly offset: number;
 
   /**
+   * An error naming how far the stream got.
    * @param message what happened, naming the sample position
    * @param sample complete samples received
    * @param bytes bytes received

@@ -47,6 +47,7 @@ export class ProgressCounter {
   #chunks = 0;
 
   /**
+   * A counter reporting to `sink`.
    * @param sink where reports go (null: none)
    * @param info operation, round, rounds, totalSamples, neurons
    */

@@ -40,6 +40,7 @@ export class EquationSyntaxError extends SyntaxError {
   readonly sourceLine: string;
 
   /**
+   * A syntax error located in the equation text.
    * @param message what is wrong
    * @param source the whole equation text
    * @param offset character offset of the problem
@@ -86,6 +87,7 @@ export class UndefinedNameError extends ReferenceError {
   readonly identifier: string;
 
   /**
+   * An unknown name located in the equation text.
    * @param message what is wrong
    * @param identifier the unknown name
    * @param source equation text

@@ -68,18 +68,11 @@ export {
   type Subscribable,
   type TraceSource,
 } from "./fitters/streamed_online_fitter.ts";
+export { type RefineOptions, type RefineResult } from "./refine.ts";
 export {
-  type RefineOptions,
-  type RefineResult,
-  refineTraceFitter,
-} from "./refine.ts";
-export {
-  callbackSetup,
   type FitCallback,
   type FitCallbackFunction,
   type FitCallbackInfo,
-  formatNumber,
-  formatRound,
 } from "./callbacks.ts";
 export * from "./optimizers/mod.ts";
 export * from "./metrics/mod.ts";

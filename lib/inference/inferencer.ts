@@ -4,8 +4,10 @@
  * camelCase. It turns bounds into a box prior, simulates all parameter sets
  * as one batch (CPU or WebGPU), extracts summary features per trace, trains
  * NPE, NLE or NRE and samples the posterior given the observed recording
- * (directly for NPE, by MCMC for NLE and NRE). `pairplot`,
- * `conditionalPairplot` and `conditionalCorrcoeff` draw the posterior as SVG.
+ * (directly for NPE, by MCMC for NLE and NRE). `inferencerPairplot`,
+ * `inferencerConditionalPairplot` and `inferencerConditionalCorrcoeff` of
+ * `@neurofit/neurofit/plot` draw its posterior as SVG (this module loads no
+ * plotting code).
  *
  * Differences from the reference (its bugs, see REFERENCE_NOTES): `paramInit`
  * given to {@linkcode Inferencer.generateTraces} is honoured, and several
@@ -43,13 +45,9 @@ import type {
 import { posteriorFromBytes, savePosterior } from "./posteriors/file.ts";
 import type { DensityEstimatorKind } from "./estimators/density_estimator.ts";
 import type { RatioClassifierKind } from "./estimators/ratio_classifier.ts";
-import { pairplot, type PairplotOptions } from "../plot/pairplot.ts";
-import {
-  conditionalCorrcoeff,
-  conditionalPairplot,
-  type ConditionalPairplotOptions,
-} from "../plot/conditional.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
+import { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";
+import { DISPLAY_SAMPLES, marginalsSvg } from "./posteriors/_display.ts";
 
 /**
  * Inference methods: `"NPE"` (sbi's NPE-C / APT), `"NLE"` (NLE-A, MCMC),
@@ -192,6 +190,7 @@ export class Inferencer {
   readonly summaries: (TrainingSummary | NRETrainingSummary)[] = [];
 
   /**
+   * An inferencer for a model, its inputs, the observed outputs and the features.
    * @param options see {@linkcode InferencerOptions}
    * @throws {TypeError} inconsistent inputs, outputs or features
    * @example
@@ -799,7 +798,13 @@ export class Inferencer {
     return this.#posterior;
   }
 
-  #limits(): [number, number][] {
+  /**
+   * The bounds of the box prior, one `[low, high]` per parameter in
+   * {@linkcode Inferencer.paramNames} order (the plots' default limits).
+   * @returns the bounds
+   * @throws {TypeError} when the prior is not a box (`initPrior` not called)
+   */
+  priorLimits(): [number, number][] {
     const prior = this.#prior;
     if (prior instanceof BoxUniform) {
       return Array.from(
@@ -813,83 +818,24 @@ export class Inferencer {
   }
 
   /**
-   * Pair plot of posterior samples given the observation (the reference's
-   * `Inferencer.pairplot`): parameter names as labels, the prior bounds as
-   * limits unless given.
-   * @param options number of samples (default 10,000), samples to reuse,
-   *   seed, and any {@linkcode PairplotOptions} (e.g. `points` for the
-   *   ground truth)
-   * @returns the SVG text
+   * Log-density of the posterior given the observation (the function that
+   * `inferencerConditionalPairplot` of `@neurofit/neurofit/plot` slices).
+   * @param thetas parameter vectors, sorted-parameter columns
+   * @returns one log-density per row
+   * @throws {TypeError} before `infer()`
    */
-  async pairplot(
-    options: PairplotOptions & {
-      nSamples?: number;
-      samples?: Matrix;
-      seed?: number;
-    } = {},
-  ): Promise<string> {
-    const { nSamples, samples, seed, ...plot } = options;
-    const s = samples ??
-      await this.#requirePosterior("pairplot").sample(nSamples ?? 10_000, {
-        x: this.xo,
-        seed: seed ?? this.#rng.nextU32(),
-      });
-    return pairplot(s.toArray(), {
-      labels: [...this.paramNames],
-      limits: this.#limits(),
-      ...plot,
-    });
-  }
-
-  #density(): (thetas: number[][]) => Promise<ArrayLike<number>> {
-    const p = this.#requirePosterior("conditional density");
-    return (thetas) => p.logProb(thetas, { x: this.xo });
+  logProb(thetas: number[][]): Promise<ArrayLike<number>> {
+    return this.#requirePosterior("logProb").logProb(thetas, { x: this.xo });
   }
 
   /**
-   * Two-dimensional slices of the posterior density through a condition
-   * point (the reference's `conditional_pairplot`), as SVG.
-   * @param options `condition` (a parameter vector; default: the mean of
-   *   1,000 posterior samples), limits (default: the prior bounds),
-   *   resolution, labels, points
-   * @returns the SVG text
+   * Mean of `nSamples` posterior samples given the observation.
+   * @param nSamples number of samples (default 1,000)
+   * @returns one value per parameter
+   * @throws {TypeError} before `infer()`
    */
-  async conditionalPairplot(
-    options: Partial<ConditionalPairplotOptions> = {},
-  ): Promise<string> {
-    const condition = options.condition ?? await this.#posteriorMean();
-    return conditionalPairplot(this.#density(), {
-      labels: [...this.paramNames],
-      ...options,
-      limits: options.limits ?? this.#limits(),
-      condition,
-    });
-  }
-
-  /**
-   * Correlation matrix of the conditional posterior slices through a
-   * condition point (the reference's `conditional_corrcoeff`).
-   * @param options `condition` (default: the posterior mean), limits
-   *   (default: the prior bounds), resolution (default 50)
-   * @returns a d × d matrix
-   */
-  async conditionalCorrcoeff(
-    options: {
-      condition?: ArrayLike<number>;
-      limits?: [number, number][] | [number, number];
-      resolution?: number;
-    } = {},
-  ): Promise<number[][]> {
-    const condition = options.condition ?? await this.#posteriorMean();
-    return conditionalCorrcoeff(this.#density(), {
-      condition,
-      limits: options.limits ?? this.#limits(),
-      resolution: options.resolution,
-    });
-  }
-
-  async #posteriorMean(): Promise<number[]> {
-    const s = await this.#requirePosterior("posterior mean").sample(1000, {
+  async posteriorMean(nSamples = 1000): Promise<number[]> {
+    const s = await this.#requirePosterior("posterior mean").sample(nSamples, {
       x: this.xo,
       seed: this.#rng.nextU32(),
     });
@@ -898,6 +844,26 @@ export class Inferencer {
       for (let i = 0; i < s.rows; i++) a += s.data[i * s.cols + j];
       return a / s.rows;
     });
+  }
+
+  /**
+   * What `deno jupyter` shows for an inferencer: after `infer()`, marginal
+   * histograms (SVG) of 1,000 posterior samples (seed 0) at the observation,
+   * labelled with the parameter names; before, a text summary.
+   * @returns the media bundle
+   */
+  async [JUPYTER_DISPLAY](): Promise<MediaBundle> {
+    const what = `Inferencer: ${this.paramNames.length} parameters (${
+      this.paramNames.join(", ")
+    }), ${this.xo.length} features`;
+    if (!this.#posterior) {
+      return { "text/plain": `${what}; no posterior yet (call infer())` };
+    }
+    const s = await this.sample(DISPLAY_SAMPLES, { seed: 0 });
+    return {
+      "image/svg+xml": marginalsSvg(s, this.paramNames),
+      "text/plain": `${what}; posterior marginals of ${s.rows} samples`,
+    };
   }
 
   /** Free the networks. */

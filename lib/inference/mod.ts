@@ -49,7 +49,7 @@ export {
   type ZScoreStats,
   zScoreStats,
 } from "./estimators/density_estimator.ts";
-export { SimulationBuffer } from "./estimators/_buffer.ts";
+export { SimulationBuffer } from "./estimators/simulation_buffer.ts";
 
 export {
   type AppendOptions,
@@ -84,21 +84,15 @@ export {
 } from "./inferencer.ts";
 export {
   type BoxTransform,
-  clampToBox,
   fromUnconstrained,
   type Potential,
   type Proposal,
-  sampleLogWeights,
   sirInit,
   toMatrix,
   toUnconstrained,
   unconstrainedPotential,
 } from "./samplers/potential.ts";
-export {
-  type ChainOptions,
-  CountedPotential,
-  type SamplerResult,
-} from "./samplers/_chains.ts";
+export type { ChainOptions, SamplerResult } from "./samplers/chain_types.ts";
 export { type SliceOptions, sliceSample } from "./samplers/slice.ts";
 export { type MHOptions, mhSample } from "./samplers/mh.ts";
 export {
@@ -132,6 +126,9 @@ export {
   type ClassifierScore,
   fitAndScoreClassifier,
   MlpClassifier,
+  type MlpClassifierOptions,
+  type MlpFitSummary,
+  type RowMatrix,
 } from "./estimators/classifier.ts";
 export {
   BNRE,
@@ -155,7 +152,6 @@ export {
   type RatioClassifierKind,
   type RatioClassifierOptions,
   type RatioLoss,
-  ratioLossAtoms,
   type RatioTrainOptions,
 } from "./estimators/ratio_classifier.ts";
 export {
@@ -191,7 +187,6 @@ export {
   type CheckSbcOptions,
   type DiagnosticPosterior,
   kolmogorovPValue,
-  kolmogorovSurvival,
   type KsResult,
   ksTest,
   ksTwoSample,
@@ -255,3 +250,4 @@ export {
   valueOfGradPotential,
 } from "./samplers/potential.ts";
 export { likelihoodGradPotential } from "./potentials/likelihood_potential.ts";
+export { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";

@@ -31,6 +31,7 @@ export interface Stmt {
 /** Thrown when a method cannot integrate a system (Brian's UnsupportedEquationsException). */
 export class UnsupportedEquationsError extends TypeError {
   /**
+   * An error naming the method and why it does not apply.
    * @param method the integration method
    * @param reason why it does not apply
    */

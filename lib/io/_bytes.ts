@@ -3,13 +3,9 @@
  * @module
  */
 
-import { type PathLike, readFileBytes } from "./files.ts";
+import { type ByteChunks, type PathLike, readFileBytes } from "./files.ts";
 
-/** Bytes arriving in pieces: a web stream, an async or a sync iterable. */
-export type ByteChunks =
-  | ReadableStream<Uint8Array>
-  | AsyncIterable<Uint8Array>
-  | Iterable<Uint8Array>;
+export type { ByteChunks };
 
 /** Iterates the pieces of a byte source; cancels a stream on early exit. */
 export async function* iterateBytes(

@@ -8,6 +8,12 @@
 /** A file path or `file:` URL. */
 export type PathLike = string | URL;
 
+/** Bytes arriving in pieces: a web stream, an async or a sync iterable. */
+export type ByteChunks =
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>;
+
 /**
  * Reads a whole file as bytes.
  * @param path file path or URL

@@ -45,7 +45,6 @@ export {
   writeNpy,
 } from "./npy.ts";
 export {
-  crc32,
   decodeNpz,
   encodeNpz,
   type NpzWriteOptions,
@@ -106,5 +105,4 @@ export {
   type RecordingFormat,
   recordingFormat,
 } from "./recordings.ts";
-export { type PathLike } from "./files.ts";
-export { type ByteChunks } from "./_bytes.ts";
+export { type ByteChunks, type PathLike } from "./files.ts";

@@ -37,3 +37,12 @@ export {
   sbcRankPlot,
   type SbcRankPlotOptions,
 } from "./diagnostics.ts";
+export {
+  inferencerConditionalCorrcoeff,
+  inferencerConditionalPairplot,
+  inferencerPairplot,
+  type InferencerPairplotOptions,
+  type PlottableInferencer,
+} from "./inferencer.ts";
+export { figure, SvgFigure } from "./figure.ts";
+export { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";

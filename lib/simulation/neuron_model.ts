@@ -61,6 +61,7 @@ export class NeuronModel {
   readonly program: Program;
 
   /**
+   * Parses, dimension-checks and compiles a model.
    * @param equations Brian-2-style equation string
    * @param options threshold, reset, refractory, method, namespace, inputUnits
    * @throws {EquationSyntaxError} malformed equations (line, column, caret)

@@ -103,12 +103,6 @@ export interface Chunk {
 
 export { GpuUnavailableError };
 
-/** Former name of {@linkcode GpuUnavailableError} (the same class). */
-export const DeviceUnavailableError: typeof GpuUnavailableError =
-  GpuUnavailableError;
-/** Former name of {@linkcode GpuUnavailableError}. */
-export type DeviceUnavailableError = GpuUnavailableError;
-
 /** Normalise a matrix argument to `TimedInput`. */
 export function toTimedInput(
   name: string,

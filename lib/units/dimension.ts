@@ -22,6 +22,7 @@ export class Dimension {
   readonly exps: readonly number[];
 
   /**
+   * A dimension from its SI exponents.
    * @param exps seven exponents (missing entries are 0)
    * @throws {TypeError} if more than seven exponents are given
    */
@@ -144,6 +145,7 @@ export class DimensionMismatchError extends TypeError {
   column?: number;
 
   /**
+   * An error naming the dimensions that do not match.
    * @param message what failed
    * @param dims the dimensions involved
    */

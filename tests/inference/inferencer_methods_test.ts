@@ -2,6 +2,12 @@
 // method/estimator checks, on a noisy passive membrane (fast to simulate).
 import assert from "node:assert/strict";
 import { Inferencer } from "../../lib/inference/inferencer.ts";
+import type { JUPYTER_DISPLAY } from "../../lib/display.ts";
+import {
+  inferencerConditionalCorrcoeff,
+  inferencerConditionalPairplot,
+  inferencerPairplot,
+} from "../../lib/plot/inferencer.ts";
 import { simulate } from "../../lib/simulation/simulate.ts";
 import { NeuronModel } from "../../lib/simulation/neuron_model.ts";
 
@@ -135,16 +141,22 @@ Deno.test("Inferencer with NLE and NRE", async (t) => {
         densityEstimator: "mdn",
         trainOptions: { maxEpochs: 30, showProgress: false },
       });
-      const svg = await inf.pairplot({
+      const svg = await inferencerPairplot(inf, {
         nSamples: 2000,
         points: [[truth.R, truth.tau]],
         seed: 1,
       });
       assert.match(svg, /<svg/);
       assert.ok(svg.includes(">R<") && svg.includes(">tau<"), "labels");
-      const cp = await inf.conditionalPairplot({ resolution: 15 });
+      const cp = await inferencerConditionalPairplot(inf, { resolution: 15 });
       assert.match(cp, /<svg/);
-      const c = await inf.conditionalCorrcoeff({ resolution: 15 });
+      const shown = await inf
+        [Symbol.for("Jupyter.display") as typeof JUPYTER_DISPLAY]();
+      const marg = shown["image/svg+xml"] ?? "";
+      assert.equal((marg.match(/<g class="marginal"/g) ?? []).length, 2);
+      assert.ok(marg.includes(">R<") && marg.includes(">tau<"), "names");
+      assert.match(shown["text/plain"]!, /Inferencer: 2 parameters \(R, tau\)/);
+      const c = await inferencerConditionalCorrcoeff(inf, { resolution: 15 });
       assert.equal(c.length, 2);
       assert.ok(Math.abs(c[0][0] - 1) < 1e-9 && Math.abs(c[1][1] - 1) < 1e-9);
       assert.ok(Math.abs(c[0][1] - c[1][0]) < 1e-9 && Math.abs(c[0][1]) <= 1);

@@ -16,6 +16,13 @@
  * @module
  */
 import { NeuronModel } from "../../simulation/neuron_model.ts";
+import {
+  htmlTable,
+  type JUPYTER_DISPLAY,
+  type MediaBundle,
+  textTable,
+  withDisplay,
+} from "../../display.ts";
 import { type Device, Runner } from "../../simulation/runner.ts";
 import type { NamespaceValue } from "../../equations/model.ts";
 import { describeModel } from "../../equations/model.ts";
@@ -114,6 +121,11 @@ export interface FitResult {
   params: Record<string, number>;
   /** Best error (normalized, penalty included). */
   error: number;
+  /**
+   * Notebook display (`deno jupyter`): the parameters and the error as an
+   * HTML table (non-enumerable; set on the results of `fit`).
+   */
+  readonly [JUPYTER_DISPLAY]?: () => MediaBundle;
 }
 
 /** One evaluated parameter set of `results({ format: "list" })`. */
@@ -148,6 +160,50 @@ export interface ResultTable {
   columns: string[];
   /** One row per evaluated set. */
   rows: number[][];
+  /**
+   * Notebook display (`deno jupyter`): an HTML table of the 50 best sets,
+   * sorted by error (non-enumerable; set by `results({ format: "table" })`).
+   */
+  readonly [JUPYTER_DISPLAY]?: () => MediaBundle;
+}
+
+/**
+ * Gives a fit result its notebook display (an HTML table of the parameters).
+ * @param r the result
+ * @returns `r`
+ */
+export function displayFitResult(r: FitResult): FitResult {
+  return withDisplay(r, () => {
+    const rows: [string, number][] = [
+      ...Object.entries(r.params),
+      ["error", r.error],
+    ];
+    return {
+      "text/html": htmlTable(["parameter", "value (SI)"], rows, {
+        caption: "Best fit",
+      }),
+      "text/plain": textTable(["parameter", "value (SI)"], rows),
+    };
+  });
+}
+
+/**
+ * Gives a result table its notebook display (the best 50 sets by error).
+ * @param t the table
+ * @returns `t`
+ */
+export function displayResultTable(t: ResultTable): ResultTable {
+  return withDisplay(t, () => {
+    const e = t.columns.indexOf("error");
+    const key = (r: number[]) => (Number.isNaN(r[e]) ? Infinity : r[e]);
+    const sorted = [...t.rows].sort((a, b) => key(a) - key(b));
+    return {
+      "text/html": htmlTable(t.columns, sorted, {
+        caption: `${t.rows.length} evaluated parameter sets, sorted by error`,
+      }),
+      "text/plain": textTable(t.columns, sorted),
+    };
+  });
 }
 
 /** Options of `generate`. */
@@ -747,12 +803,15 @@ export abstract class Fitter<M extends Metric = Metric> {
       if ((await cb(info)) === true) break;
     }
     if (this.#best < 0) {
-      if (nRounds === 0) return { params: {}, error: NaN };
+      if (nRounds === 0) return displayFitResult({ params: {}, error: NaN });
       throw new RangeError(
         "every evaluated parameter set gave a non-finite error (the simulations diverged); check the bounds and the model",
       );
     }
-    return { params: this.bestParams!, error: this.bestError! };
+    return displayFitResult({
+      params: this.bestParams!,
+      error: this.bestError!,
+    });
   }
 
   /**
@@ -959,7 +1018,7 @@ export abstract class Fitter<M extends Metric = Metric> {
         }
         return r;
       });
-      return { columns, rows };
+      return displayResultTable({ columns, rows });
     }
     throw new RangeError(
       `format must be "list", "dict" or "table", got ${JSON.stringify(format)}`,

@@ -7,11 +7,8 @@
  */
 
 export {
-  checkLayout,
   Metric,
   type MetricOptions,
-  normalizeWeights,
-  rint,
   SpikeMetric,
   TraceMetric,
   type TraceMetricOptions,

@@ -9,12 +9,10 @@
 export {
   type Bounds,
   BoxOptimizer,
-  errorKey,
   isOptimizer,
   type Optimizer,
   type ParamDict,
   type ToldEntry,
-  validateBounds,
   type ValidatedBounds,
 } from "./optimizer.ts";
 export {

@@ -11,7 +11,7 @@ import { Rng } from "../../_internal/random.ts";
 import type { RandomSource } from "../priors/prior.ts";
 import { ProgressBar } from "../../_internal/progress.ts";
 import { ensureBackend } from "./_backend.ts";
-import type { SimulationBuffer } from "./_buffer.ts";
+import type { SimulationBuffer } from "./simulation_buffer.ts";
 import type { ConditionalModel } from "./_flow.ts";
 import { MadeMog } from "./_made.ts";
 import { Maf } from "./_maf.ts";

@@ -26,7 +26,7 @@ import * as tf from "./_deps.ts";
 import { Rng } from "../../_internal/random.ts";
 import type { RandomSource } from "../priors/prior.ts";
 import { ensureBackend } from "./_backend.ts";
-import type { SimulationBuffer } from "./_buffer.ts";
+import type { SimulationBuffer } from "./simulation_buffer.ts";
 import type { ConditionalModel } from "./_flow.ts";
 import { Maf } from "./_maf.ts";
 import { dense, type Linear, Params } from "./_nn.ts";

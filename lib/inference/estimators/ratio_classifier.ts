@@ -17,7 +17,7 @@ import * as tf from "./_deps.ts";
 import { Rng } from "../../_internal/random.ts";
 import { ProgressBar } from "../../_internal/progress.ts";
 import { ensureBackend } from "./_backend.ts";
-import type { SimulationBuffer } from "./_buffer.ts";
+import type { SimulationBuffer } from "./simulation_buffer.ts";
 import {
   dense,
   type Linear,

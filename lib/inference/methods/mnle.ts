@@ -24,7 +24,7 @@ import {
   MixedDensityEstimator,
   type MixedEstimatorOptions,
 } from "../estimators/mixed.ts";
-import { SimulationBuffer } from "../estimators/_buffer.ts";
+import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 import { activeBackend } from "../estimators/_backend.ts";
 import {
   MCMCPosterior,

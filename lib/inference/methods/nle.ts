@@ -17,7 +17,7 @@ import {
   type DensityEstimatorOptions,
   zScoreStats,
 } from "../estimators/density_estimator.ts";
-import { SimulationBuffer } from "../estimators/_buffer.ts";
+import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 import { activeBackend } from "../estimators/_backend.ts";
 import {
   MCMCPosterior,

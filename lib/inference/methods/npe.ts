@@ -16,7 +16,7 @@ import {
   type EmbeddingNetSpec,
   zScoreStats,
 } from "../estimators/density_estimator.ts";
-import { SimulationBuffer } from "../estimators/_buffer.ts";
+import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 import { activeBackend } from "../estimators/_backend.ts";
 import { DirectPosterior } from "../posteriors/direct_posterior.ts";
 

@@ -33,7 +33,7 @@ import {
   type RatioClassifierOptions,
   type RatioLoss,
 } from "../estimators/ratio_classifier.ts";
-import { SimulationBuffer } from "../estimators/_buffer.ts";
+import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 import { activeBackend } from "../estimators/_backend.ts";
 import {
   MCMCPosterior,

@@ -64,6 +64,8 @@ export class PosteriorFileError extends RangeError {
   readonly kind?: string;
 
   /**
+   * A file error at a byte offset.
+   *
    * @param message what is wrong
    * @param offset byte offset in the file
    * @param kind the file's kind tag, when known

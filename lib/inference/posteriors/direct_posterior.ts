@@ -4,6 +4,8 @@
  * rejection ("leakage" correction as in sbi's `DirectPosterior`).
  * @module
  */
+import { JUPYTER_DISPLAY, type MediaBundle } from "../../display.ts";
+import { posteriorBundle } from "./_display.ts";
 import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike, toVector } from "../matrix.ts";
 import {
@@ -126,6 +128,20 @@ export class DirectPosterior {
   /** Data dimension. */
   get xDim(): number {
     return this.#est.config.xDim;
+  }
+
+  /**
+   * What `deno jupyter` shows for a posterior: marginal histograms (SVG,
+   * `image/svg+xml`) of 1,000 samples (seed 0) at the default observation;
+   * without one, a text summary.
+   * @returns the media bundle
+   */
+  [JUPYTER_DISPLAY](): Promise<MediaBundle> {
+    return posteriorBundle(
+      this.constructor.name,
+      this.prior.dim,
+      this.#defaultX ? (n) => this.sample(n, { seed: 0 }) : null,
+    );
   }
 
   /**

@@ -6,6 +6,8 @@
  * variants. Used by NLE: the potential is log q(x_o | θ) + log p(θ).
  * @module
  */
+import { JUPYTER_DISPLAY, type MediaBundle } from "../../display.ts";
+import { posteriorBundle } from "./_display.ts";
 import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
@@ -235,6 +237,20 @@ export class MCMCPosterior {
   /** Data dimension. */
   get xDim(): number {
     return this.#est ? this.#est.config.thetaDim : this.#factory!.xDim;
+  }
+
+  /**
+   * What `deno jupyter` shows for a posterior: marginal histograms (SVG,
+   * `image/svg+xml`) of 1,000 samples (seed 0) at the default observation;
+   * without one, a text summary.
+   * @returns the media bundle
+   */
+  [JUPYTER_DISPLAY](): Promise<MediaBundle> {
+    return posteriorBundle(
+      this.constructor.name,
+      this.prior.dim,
+      this.#defaultX ? (n) => this.sample(n, { seed: 0 }) : null,
+    );
   }
 
   /**

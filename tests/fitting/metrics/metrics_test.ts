@@ -10,11 +10,10 @@ import {
   type GammaFactorMetricOptions,
   MSEAccumulator,
   MSEMetric,
-  normalizeWeights,
-  rint,
   SpikeMetric,
   TraceMetric,
 } from "../../../lib/fitting/metrics/mod.ts";
+import { normalizeWeights, rint } from "../../../lib/fitting/metrics/metric.ts";
 import { NumpyRandomState } from "./_mt19937.ts";
 import { fixtureText } from "../../_ref.ts";
 

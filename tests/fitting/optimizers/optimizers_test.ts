@@ -10,8 +10,8 @@ import {
   ParticleSwarm,
   RandomSearch,
   SobolSequence,
-  validateBounds,
 } from "../../../lib/fitting/optimizers/mod.ts";
+import { validateBounds } from "../../../lib/fitting/optimizers/optimizer.ts";
 import { Rng } from "../../../lib/_internal/random.ts";
 
 // ---------------------------------------------------------------------------

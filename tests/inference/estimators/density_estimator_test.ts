@@ -4,7 +4,7 @@ import {
   type DensityEstimatorKind,
   zScoreStats,
 } from "../../../lib/inference/estimators/density_estimator.ts";
-import { SimulationBuffer } from "../../../lib/inference/estimators/_buffer.ts";
+import { SimulationBuffer } from "../../../lib/inference/estimators/simulation_buffer.ts";
 import { numTensors } from "../../../lib/inference/estimators/_backend.ts";
 import { Rng } from "../../../lib/_internal/random.ts";
 
