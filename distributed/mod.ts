@@ -64,4 +64,10 @@ export {
   sha256Hex,
   type TaggedMatrix,
 } from "./codec.ts";
-export { parseRedisUrl, redactUrl, type RedisTarget } from "./redis.ts";
+export {
+  parseRedisUrl,
+  redactUrl,
+  type RedisTarget,
+  type RedisUrlOptions,
+} from "./redis.ts";
+export { type QueueKeys } from "./protocol.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { isIP } from "node:net";
-import { Redis, type RedisOptions } from "./_deps.ts";
+import { Redis } from "./_deps.ts";
 import { RedisConnectionError } from "./errors.ts";
 
 /** The client type (ioredis). */
@@ -23,6 +23,22 @@ export interface RedisTarget {
   db: number;
 }
 
+/** Client options taken from a URL (credentials included: never print them). */
+export interface RedisUrlOptions {
+  /** Host. */
+  host: string;
+  /** Port. */
+  port: number;
+  /** Database number. */
+  db: number;
+  /** ACL user name. */
+  username?: string;
+  /** Password. */
+  password?: string;
+  /** TLS settings (`rediss://`). */
+  tls?: { servername?: string; ca?: string };
+}
+
 /**
  * Parse a Redis URL.
  * @param url `redis://[user:pass@]host[:port][/db]` or `rediss://…`
@@ -31,7 +47,7 @@ export interface RedisTarget {
  */
 export function parseRedisUrl(
   url: string,
-): { target: RedisTarget; options: RedisOptions } {
+): { target: RedisTarget; options: RedisUrlOptions } {
   let u: URL;
   try {
     u = new URL(url);
@@ -62,7 +78,7 @@ export function parseRedisUrl(
     );
   }
   const tls = u.protocol === "rediss:";
-  const options: RedisOptions = { host, port, db };
+  const options: RedisUrlOptions = { host, port, db };
   if (u.username) options.username = decodeURIComponent(u.username);
   if (u.password) options.password = decodeURIComponent(u.password);
   // SNI only for names (Node's TLS refuses an IP address as servername)
