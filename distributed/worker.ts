@@ -12,9 +12,12 @@
  * password out of process lists). The URL is printed with the password
  * masked.
  *
- * Run one process per core (a process simulates one batch at a time on its
- * thread; `--concurrency` overlaps network waits, not computation). See
- * protocol.ts for the delivery guarantees.
+ * Run one process per core (`--concurrency N` runs N slots, each with its own
+ * connection and simulation thread). CPU batches run on a Web Worker thread
+ * (`_sim_thread.ts`) while the main thread extends the claim on the batch
+ * (`XCLAIM … JUSTID` every third of the visibility timeout), so a batch that
+ * takes longer than the timeout is not taken over while its worker lives.
+ * See protocol.ts for the delivery guarantees.
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -26,7 +29,8 @@ import {
   DEFAULT_MAX_SPEC_BYTES,
   encodeMatrix,
 } from "./codec.ts";
-import { type CompiledJob, compileJob, validateJob } from "./jobs.ts";
+import { type CompiledJob, compileJob, type Job, validateJob } from "./jobs.ts";
+import type { ThreadReply, ThreadRequest } from "./_sim_thread.ts";
 import {
   ensureGroup,
   type Entry,
@@ -77,6 +81,12 @@ export interface WorkerOptions {
   reconnectForMs?: number;
   /** PEM certificate(s) of a private CA for `rediss://` (CLI: `--tls-ca FILE`). */
   tlsCa?: string;
+  /**
+   * Simulate CPU batches on a separate thread per slot, so the worker keeps
+   * extending its claim on a long batch (CLI: `--no-threads` to turn off).
+   * Default true. WebGPU batches always run on the main thread.
+   */
+  threads?: boolean;
 }
 
 /** What a worker did. */
@@ -143,6 +153,7 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
   };
   const cache = new Map<string, Promise<CompiledJob>>();
   const clients: RedisClient[] = [];
+  const threads = new Map<RedisClient, SimThread>();
   const signal = options.signal;
   try {
     for (let k = 0; k < concurrency; k++) {
@@ -163,25 +174,37 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
         options.device ?? "per job"
       })`,
     );
-    const compiled = (r: RedisClient, hash: string): Promise<CompiledJob> => {
-      let p = cache.get(hash);
+    // spec bytes and decoded job per hash (fetched once per process)
+    const specs = new Map<string, Promise<{ bytes: Uint8Array; job: Job }>>();
+    const specOf = (r: RedisClient, hash: string) => {
+      let p = specs.get(hash);
       if (!p) {
         p = (async () => {
           const bytes = await fetchSpec(r, keys, hash, maxSpec);
-          const job = validateJob(decodeSpec(bytes, maxSpec));
-          if ((options.device ?? job.device ?? "cpu") !== "cpu") {
-            await import("../gpu/mod.ts"); // registers the WebGPU backend
-          }
-          return compileJob(job, { device: options.device });
+          return { bytes, job: validateJob(decodeSpec(bytes, maxSpec)) };
         })();
-        cache.set(hash, p);
+        specs.set(hash, p);
         // a spec missing because of a transient problem may be retried
         p.catch(() => {
-          if (cache.get(hash) === p) cache.delete(hash);
+          if (specs.get(hash) === p) specs.delete(hash);
         });
       }
       return p;
     };
+    // jobs compiled on this thread (non-CPU devices, or threads off)
+    const compiled = async (hash: string, job: Job): Promise<CompiledJob> => {
+      let c = cache.get(hash);
+      if (!c) {
+        if ((options.device ?? job.device ?? "cpu") !== "cpu") {
+          await import("../gpu/mod.ts"); // registers the WebGPU backend
+        }
+        c = Promise.resolve(compileJob(job, { device: options.device }));
+        cache.set(hash, c);
+        c.catch(() => cache.delete(hash));
+      }
+      return c;
+    };
+    const useThreads = options.threads ?? true;
     const t0 = performance.now();
     let lastReport = t0;
     const every = (options.reportEverySeconds ?? 10) * 1000;
@@ -288,18 +311,57 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
         }
       }
       try {
-        const job = await compiled(r, spec);
+        const { bytes: specBytes, job: jobData } = await specOf(r, spec);
         const data = e.fields.get("data");
         if (!data) throw new TypeError(`batch ${batch} has no data`);
         const m = decodeMatrix(data, maxPayload);
         if (options.verbose) log(`started batch ${batch} (${m.rows} sets)`);
         const t = performance.now();
-        const out = await job.run(m);
+        // keep the claim while simulating (the simulation runs on its own
+        // thread, so this timer fires): XCLAIM … JUSTID resets the idle time
+        // without counting a delivery
+        const beat = setInterval(() => {
+          r.call("XCLAIM", keys.tasks, GROUP, consumer, "0", e.id, "JUSTID")
+            .catch(() => {});
+        }, Math.max(100, visibility / 3));
+        let bytes: Uint8Array;
+        let neuronsPerRow: number;
+        try {
+          const device = options.device ?? jobData.device ?? "cpu";
+          if (useThreads && device === "cpu") {
+            let th = threads.get(r);
+            if (!th) threads.set(r, th = new SimThread());
+            const reply = await th.run({
+              id: 0,
+              hash: spec,
+              spec: specBytes,
+              data,
+              device: options.device,
+              maxPayload,
+              maxSpec,
+            });
+            if (!reply.ok) {
+              const err = new Error(reply.message);
+              err.name = reply.name;
+              throw err;
+            }
+            bytes = reply.data;
+            neuronsPerRow = reply.neuronsPerRow;
+          } else {
+            const job = await compiled(spec, jobData);
+            bytes = encodeMatrix(await job.run(m), maxPayload);
+            neuronsPerRow = job.neuronsPerRow;
+          }
+        } finally {
+          clearInterval(beat);
+        }
         const ms = performance.now() - t;
-        const bytes = encodeMatrix(out, maxPayload);
+        if (options.verbose) {
+          log(`finished batch ${batch} in ${ms.toFixed(0)} ms`);
+        }
         stats.batches++;
         stats.sets += m.rows;
-        stats.simulations += m.rows * job.neuronsPerRow;
+        stats.simulations += m.rows * neuronsPerRow;
         stats.busySeconds += ms / 1000;
         await r.multi()
           .xadd(
@@ -312,7 +374,7 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
             "ms",
             ms.toFixed(3),
             "sims",
-            String(m.rows * job.neuronsPerRow),
+            String(m.rows * neuronsPerRow),
             "data",
             Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
           )
@@ -324,9 +386,6 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
             JSON.stringify({ ...stats, lastSeen: Date.now() }),
           )
           .exec();
-        if (options.verbose) {
-          log(`finished batch ${batch} in ${ms.toFixed(0)} ms`);
-        }
       } catch (err) {
         if (err instanceof RedisConnectionError) throw err;
         const lost = connectionError(r, options.redis, err);
@@ -371,6 +430,47 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
     return stats;
   } finally {
     for (const c of clients) c.disconnect();
+    for (const t of threads.values()) t.terminate();
+  }
+}
+
+/** One simulation thread (a Web Worker running _sim_thread.ts). */
+class SimThread {
+  readonly #w: Worker;
+  #next = 1;
+  readonly #pending = new Map<number, (r: ThreadReply) => void>();
+  #failed: Error | null = null;
+
+  constructor() {
+    this.#w = new Worker(new URL("./_sim_thread.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#w.onmessage = (ev: MessageEvent<ThreadReply>) => {
+      const done = this.#pending.get(ev.data.id);
+      this.#pending.delete(ev.data.id);
+      done?.(ev.data);
+    };
+    this.#w.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      this.#failed = new Error(`simulation thread failed: ${ev.message}`);
+      for (const [id, done] of this.#pending) {
+        done({ id, ok: false, name: "Error", message: this.#failed.message });
+      }
+      this.#pending.clear();
+    };
+  }
+
+  run(q: ThreadRequest): Promise<ThreadReply> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const id = this.#next++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#w.postMessage({ ...q, id });
+    });
+  }
+
+  terminate(): void {
+    this.#w.terminate();
   }
 }
 
@@ -462,13 +562,16 @@ function parseArgs(args: string[]): WorkerOptions {
       case "--report-every":
         opts.reportEverySeconds = Number(value());
         break;
+      case "--no-threads":
+        opts.threads = false;
+        break;
       case "--verbose":
         opts.verbose = true;
         break;
       case "--help":
       case "-h":
         console.log(
-          "deno run -A distributed/worker.ts --redis redis://host:6379 [--queue neurofit] [--device cpu|webgpu|auto] [--concurrency N] [--visibility-timeout SECONDS] [--reconnect-for SECONDS] [--tls-ca FILE] [--name NAME] [--verbose]",
+          "deno run -A distributed/worker.ts --redis redis://host:6379 [--queue neurofit] [--device cpu|webgpu|auto] [--concurrency N] [--visibility-timeout SECONDS] [--reconnect-for SECONDS] [--tls-ca FILE] [--no-threads] [--name NAME] [--verbose]",
         );
         Deno.exit(0);
         break;

@@ -444,3 +444,88 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a batch longer than the visibility timeout keeps its claim (simulation thread + XCLAIM JUSTID); without the thread it is taken over",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // ~2-5 s per batch of 10 sets x 1,200,000 steps (96 MB of trace per
+    // worker), visibility timeout 0.3 s
+    const job: SimulationJob = {
+      ...JOB,
+      steps: 1200000,
+      input: undefined,
+      nTraces: 1,
+      equations: "dv/dt = (El - v)/tau + sin(2*pi*t/tau)*mV/ms : volt\n" +
+        "R : ohm (constant)\ntau : second (constant)",
+    };
+    const theta = thetaRows(20);
+    const runWith = async (extra: string[], queue: string) => {
+      const server = await startRedis();
+      const ws = [0, 1].map((k) =>
+        startWorker(server.url, [
+          "--queue",
+          queue,
+          "--name",
+          `w${k}`,
+          "--verbose",
+          "--visibility-timeout",
+          "0.3",
+          ...extra,
+        ])
+      );
+      try {
+        await Promise.all(ws.map((w) => w.waitFor(/ready/)));
+        const exec = await redisExecutor({
+          url: server.url,
+          queue,
+          timeoutMs: LIMIT,
+        });
+        try {
+          const r = await simulateBatches(job, theta, {
+            executor: exec,
+            batchSize: 10,
+          });
+          const simulated = (await exec.workers()).reduce(
+            (a, w) => a + w.batches,
+            0,
+          );
+          // the log lines are written before the results are pushed; give
+          // the pipes a moment to deliver them
+          const t0 = Date.now();
+          let logs = "";
+          while (Date.now() - t0 < 5000) {
+            logs = ws.map((w) => w.log()).join("\n");
+            if ((logs.match(/finished batch/g) ?? []).length >= simulated) {
+              break;
+            }
+            await new Promise((res) => setTimeout(res, 50));
+          }
+          const times = [...logs.matchAll(/finished batch \S+ in (\d+) ms/g)]
+            .map((m) => Number(m[1]));
+          return { x: r.x, simulated, logs, minMs: Math.min(...times) };
+        } finally {
+          await exec.close();
+        }
+      } finally {
+        await Promise.all(ws.map((w) => w.stop()));
+        await server.stop();
+      }
+    };
+    const kept = await runWith([], "hb1");
+    assert.doesNotMatch(kept.logs, /took over/);
+    assert.equal(kept.simulated, 2, "each batch simulated once");
+    assert.ok(
+      kept.minMs > 600,
+      `batches outlast the timeout (${kept.minMs} ms)`,
+    );
+    // control: the same run without the thread loses its claims
+    const lost = await runWith(["--no-threads"], "hb2");
+    // (only meaningful when its batches also outlasted 3 timeouts)
+    if (lost.minMs > 900) assert.match(lost.logs, /took over batch/);
+    assert.deepEqual(Array.from(lost.x), Array.from(kept.x));
+  },
+});
