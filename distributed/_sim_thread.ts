@@ -5,7 +5,6 @@
  * long simulation runs. Messages carry bytes only (the codec formats).
  * @module
  */
-/// <reference lib="deno.worker" />
 import { decodeMatrix, decodeSpec, encodeMatrix } from "./codec.ts";
 import { type CompiledJob, compileJob, validateJob } from "./jobs.ts";
 import type { Device } from "../lib/simulation/runner.ts";

@@ -143,7 +143,8 @@ Deno.test({
           e instanceof RedisConnectionError && e.port === server.port &&
           /connection lost/.test(e.message),
       );
-      await w1.waitFor(/finished batch run-b:2\b/);
+      // batch 3 simulated ⇒ batches 0-2 were pushed (one slot, in order)
+      await w1.waitFor(/finished batch run-b:3\b/);
       await server.kill();
       const t0 = performance.now();
       await failed;
