@@ -330,7 +330,11 @@ export async function worker(options: WorkerOptions): Promise<WorkerStats> {
           const device = options.device ?? jobData.device ?? "cpu";
           if (useThreads && device === "cpu") {
             let th = threads.get(r);
-            if (!th) threads.set(r, th = new SimThread());
+            if (!th || th.failed) {
+              // a thread that crashed is replaced for the next batch
+              th?.terminate();
+              threads.set(r, th = new SimThread());
+            }
             const reply = await th.run({
               id: 0,
               hash: spec,
@@ -458,6 +462,11 @@ class SimThread {
       }
       this.#pending.clear();
     };
+  }
+
+  /** Whether the thread died (its pending batches failed). */
+  get failed(): boolean {
+    return this.#failed !== null;
   }
 
   run(q: ThreadRequest): Promise<ThreadReply> {
