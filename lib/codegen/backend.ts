@@ -121,6 +121,12 @@ export interface Backend {
   available(): Promise<boolean>;
   /** Why the backend cannot run here (null when it can). Optional. */
   unavailableReason?(): Promise<string | null>;
+  /**
+   * Why the backend cannot run this program (null when it can), without
+   * compiling on a device. Optional; `device: "auto"` then falls back to the
+   * CPU with this reason.
+   */
+  unsupportedReason?(program: Program): string | null;
   /** Compile. */
   compile(spec: KernelSpec): Promise<Kernel>;
 }
