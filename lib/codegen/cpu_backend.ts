@@ -12,7 +12,7 @@ import { renderJsKernel } from "./js_renderer.ts";
 import { makeRuntime } from "./_cpu_runtime.ts";
 import type { Program } from "./program.ts";
 import { WasmKernel } from "./_wasm_kernel.ts";
-import { WasmUnsupported } from "./wasm_renderer.ts";
+import { renderWasmKernel, WasmUnsupported } from "./wasm_renderer.ts";
 
 type Run = (
   n0: number,
@@ -42,10 +42,46 @@ function kernelSource(spec: KernelSpec): string {
     src = renderJsKernel(spec.program, spec.precision, {
       record: spec.record,
       accumulate: acc,
+      wasmExp: spec.precision === "f64" && wasmCanRun(spec),
     });
     m.set(key, src);
   }
   return src;
+}
+
+/**
+ * Whether the wasm kernel supports this program, recording and accumulation
+ * (then small batches run on wasm, and the JavaScript kernel of large batches
+ * must compute as wasm does).
+ */
+function wasmCanRun(spec: KernelSpec): boolean {
+  const inputs: Record<string, { rows: number; length: number }> = {};
+  for (const [k, v] of Object.entries(spec.inputs)) {
+    inputs[k] = { rows: v.rows, length: v.length };
+  }
+  try {
+    renderWasmKernel(spec.program, {
+      precision: spec.precision,
+      nNeurons: 2,
+      dt: spec.dt,
+      record: spec.record,
+      inputs,
+      accumulate: spec.accumulate
+        ? {
+          variable: spec.accumulate.variable,
+          startStep: spec.accumulate.startStep,
+          weighted: !!spec.accumulate.weights,
+          weightsLength: spec.accumulate.weights?.length ?? 0,
+        }
+        : null,
+      spikeCapacity: 1,
+      stepOrigin: spec.stepOrigin ?? 0,
+    });
+    return true;
+  } catch (e) {
+    if (e instanceof WasmUnsupported) return false;
+    throw e;
+  }
 }
 
 function shared(len: number, f32: boolean): Float64Array | Float32Array {
