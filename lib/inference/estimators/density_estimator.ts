@@ -1113,9 +1113,21 @@ export async function trainLoop(
       `trainingBatchSize must be a positive integer, got ${bs}`,
     );
   }
-  if (!(lr > 0)) throw new RangeError(`learningRate must be > 0, got ${lr}`);
-  if (!(maxEpochs >= 1)) {
-    throw new RangeError(`maxEpochs must be >= 1, got ${maxEpochs}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) {
+    throw new RangeError(`learningRate must be finite and > 0, got ${lr}`);
+  }
+  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs)) {
+    throw new RangeError(
+      `maxEpochs must be a positive integer, got ${maxEpochs}`,
+    );
+  }
+  if (!(patience >= 1) || !Number.isInteger(patience)) {
+    throw new RangeError(
+      `stopAfterEpochs must be a positive integer, got ${patience}`,
+    );
+  }
+  if (!(clip > 0)) {
+    throw new RangeError(`clipMaxNorm must be > 0, got ${clip}`);
   }
   const rng = new Rng(options.seed ?? 0);
   if (!options.resumeTraining || !model.adam) {
