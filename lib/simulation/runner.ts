@@ -72,7 +72,11 @@ export interface RunnerOptions {
    * equals one run.
    */
   stepOrigin?: number;
-  /** CPU engine: `"auto"` (SIMD WebAssembly when supported and single-threaded, else JavaScript), `"wasm"` or `"js"`. Default `"auto"`. */
+  /**
+   * CPU engine: `"auto"` (SIMD WebAssembly when it supports the model, on
+   * worker threads for large batches; else JavaScript), `"wasm"` or `"js"`.
+   * The engines give the same f64 results. Default `"auto"`.
+   */
   engine?: "auto" | "wasm" | "js";
   /** Online squared-error accumulation against `<variable>_target` (fitters). */
   accumulate?:
