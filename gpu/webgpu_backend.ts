@@ -26,6 +26,7 @@ import type {
   Kernel,
   KernelSpec,
 } from "../lib/codegen/backend.ts";
+import type { Program } from "../lib/codegen/program.ts";
 import { GpuUnavailableError } from "../lib/codegen/backend.ts";
 import { createTrackedBuffer, destroyTrackedBuffer } from "./buffers.ts";
 import { type GpuContext, gpuContext } from "./device.ts";
@@ -35,6 +36,7 @@ import {
   KERNEL_LANES,
   NO_SPIKE_STEP,
   programUsesTime,
+  renderWgslKernel,
   stateLayout,
   UNIFORM,
   UNIFORM_FIXED_WORDS,
@@ -753,6 +755,15 @@ export const webgpuBackend: Backend = {
   unavailableReason: async (): Promise<string | null> => {
     const c = await gpuContext();
     return typeof c === "string" ? c : null;
+  },
+  unsupportedReason: (program: Program): string | null => {
+    try {
+      renderWgslKernel(program, { record: [], accumulate: null });
+      return null;
+    } catch (e) {
+      if (e instanceof TypeError) return e.message;
+      throw e;
+    }
   },
   compile: async (spec: KernelSpec): Promise<Kernel> => {
     const ctx = await gpuContext();

@@ -1,5 +1,5 @@
 // URL import: a script with no deno.json (so no import map) imports each of
-// the five entry points over http and uses it. The checkout is served by a
+// the six entry points over http and uses it. The checkout is served by a
 // small file server on 127.0.0.1; the script runs with `--no-config` in a
 // temporary folder, with this process's DENO_DIR (npm packages cached).
 import assert from "node:assert/strict";
@@ -158,6 +158,24 @@ await entry("gpu/mod.ts", async (gpu) => {
   return out;
 });
 
+await entry("distributed/mod.ts", async (d) => {
+  const job = {
+    kind: "simulate",
+    equations: "dv/dt = -v/tau : volt\ntau : second (constant)",
+    dt: 1e-4,
+    steps: 100,
+    params: ["tau"],
+    init: { v: 0.01 },
+    output: ["v"],
+    features: { v: ["last"] },
+  };
+  const r = await d.simulateBatches(job, [[0.01], [0.02]], { batchSize: 1 });
+  const m = d.decodeMatrix(
+    d.encodeMatrix({ rows: 1, cols: 2, tag: 0, data: Float64Array.of(1, 2) }),
+  );
+  return { x: Array.from(r.x), round: Array.from(m.data) };
+});
+
 console.log("REPORT " + JSON.stringify(report));
 `;
 
@@ -225,6 +243,19 @@ Deno.test({
     assert.equal(r.svgEnd, "</svg>");
     assert.ok((r.paths as number) > 0, "no path drawn");
   });
+  await t.step(
+    "distributed/mod.ts: simulates batches locally (ioredis resolves)",
+    () => {
+      const r = ok("distributed/mod.ts");
+      const x = r.x as number[];
+      // v(t) = 10 mV * exp(-t/tau), last sample at t = 99 steps of 0.1 ms
+      [0.01, 0.02].forEach((tau, i) => {
+        const want = 0.01 * Math.exp(-99e-4 / tau);
+        assert.ok(Math.abs(x[i] - want) < 1e-9 * 0.01, `x ${x[i]} vs ${want}`);
+      });
+      assert.deepEqual(r.round, [1, 2]);
+    },
+  );
   await t.step("gpu/mod.ts: imports; simulates on WebGPU when present", () => {
     const r = ok("gpu/mod.ts");
     console.log(`url import: WebGPU available: ${r.webgpu}`);

@@ -55,9 +55,10 @@ export interface KernelSpec {
   /** Worker threads for the CPU backend (1 = in the calling thread). */
   readonly threads?: number;
   /**
-   * CPU engine: `"wasm"` (SIMD WebAssembly kernel), `"js"` (JavaScript
-   * kernel) or `"auto"` (wasm when the model only uses what the wasm kernel
-   * supports, else js). Default `"auto"`.
+   * CPU engine: `"wasm"` (SIMD WebAssembly kernel, on worker threads when
+   * `threads` > 1 and the batch can be split), `"js"` (JavaScript kernel) or
+   * `"auto"` (wasm when the model only uses what the wasm kernel supports,
+   * else js). The engines give bit-identical f64 results. Default `"auto"`.
    */
   readonly engine?: "auto" | "wasm" | "js";
   /** Capacity of the per-neuron spike buffers per chunk (GPU backends). */
@@ -149,6 +150,12 @@ export interface Backend {
   available(): Promise<boolean>;
   /** Why the backend cannot run here (null when it can). Optional. */
   unavailableReason?(): Promise<string | null>;
+  /**
+   * Why the backend cannot run this program (null when it can), without
+   * compiling on a device. Optional; `device: "auto"` then falls back to the
+   * CPU with this reason.
+   */
+  unsupportedReason?(program: Program): string | null;
   /** Compile. */
   compile(spec: KernelSpec): Promise<Kernel>;
 }

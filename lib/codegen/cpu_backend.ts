@@ -1,9 +1,12 @@
 /**
  * The CPU backend: renders the IR to JavaScript, compiles it once per model
  * and precision (cached), and runs the batch in the calling thread or split
- * over Web Workers that share the state through SharedArrayBuffers. Results
- * do not depend on the number of threads (neurons are independent and the
- * noise is counter-based).
+ * over Web Workers that share the state through SharedArrayBuffers; or runs
+ * the SIMD wasm kernel, in the calling thread or one instance per worker on
+ * a range of neurons (`_wasm_worker.ts`). Results depend neither on the
+ * number of threads nor on the engine (neurons are independent, the noise is
+ * counter-based, and the JavaScript kernel computes exp and constant powers
+ * as the wasm kernel does when both could run the program).
  * @module
  */
 import type {
@@ -17,8 +20,9 @@ import { registerBackend } from "./backend.ts";
 import { renderJsKernel } from "./js_renderer.ts";
 import { makeRuntime } from "./_cpu_runtime.ts";
 import type { Program } from "./program.ts";
+import { type Expr, identifiers } from "../equations/ast.ts";
 import { WasmKernel } from "./_wasm_kernel.ts";
-import { WasmUnsupported } from "./wasm_renderer.ts";
+import { renderWasmKernel, WasmUnsupported } from "./wasm_renderer.ts";
 
 type Run = (
   n0: number,
@@ -48,10 +52,44 @@ function kernelSource(spec: KernelSpec): string {
     src = renderJsKernel(spec.program, spec.precision, {
       record: spec.record,
       accumulate: acc,
+      wasmExp: spec.precision === "f64" && wasmCanRun(spec),
     });
     m.set(key, src);
   }
   return src;
+}
+
+/**
+ * Whether the wasm kernel supports this program, recording and accumulation
+ * (then small batches run on wasm, and the JavaScript kernel of large batches
+ * must compute as wasm does).
+ */
+function wasmCanRun(spec: KernelSpec): boolean {
+  const inputs: Record<string, { rows: number; length: number }> = {};
+  for (const [k, v] of Object.entries(spec.inputs)) {
+    inputs[k] = { rows: v.rows, length: v.length };
+  }
+  try {
+    renderWasmKernel(spec.program, {
+      precision: spec.precision,
+      nNeurons: 2,
+      dt: spec.dt,
+      record: spec.record,
+      inputs,
+      accumulate: spec.accumulate
+        ? {
+          variable: spec.accumulate.variable,
+          weighted: !!spec.accumulate.weights,
+          weightsLength: spec.accumulate.weights?.length ?? 0,
+        }
+        : null,
+      spikeCapacity: 1,
+    });
+    return true;
+  } catch (e) {
+    if (e instanceof WasmUnsupported) return false;
+    throw e;
+  }
 }
 
 function shared(len: number, f32: boolean): Float64Array | Float32Array {
@@ -362,21 +400,234 @@ class CpuKernel implements Kernel {
   }
 }
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Neuron ranges for the threaded wasm engine, or null when it cannot split
+ * the batch: the program reads the neuron index (`i`, `N`), or the input rows
+ * do not allow ranges that start at a multiple of every row count (neuron n
+ * reads row n % rows, so a range starting at such a multiple can keep the
+ * inputs as they are).
+ */
+function wasmRanges(
+  spec: KernelSpec,
+  threads: number,
+): [number, number][] | null {
+  const p = spec.program;
+  const usesIndex = (e: Expr): boolean => {
+    const ids = identifiers(e);
+    return ids.has("i") || ids.has("N");
+  };
+  const stmts = [...p.preStep, ...p.refractory, ...p.update, ...p.reset];
+  if (
+    stmts.some((st) => usesIndex(st.expr)) ||
+    (p.threshold && usesIndex(p.threshold)) ||
+    spec.record.some((v) => {
+      const e = p.recordable.get(v);
+      return e !== undefined && usesIndex(e);
+    }) ||
+    (spec.accumulate && usesIndex(p.recordable.get(spec.accumulate.variable)!))
+  ) return null;
+  let step = 1;
+  for (const v of Object.values(spec.inputs)) {
+    step = step / gcd(step, v.rows) * v.rows;
+  }
+  const n = spec.nNeurons;
+  const per = Math.ceil(Math.ceil(n / threads) / step) * step;
+  if (per >= n) return null;
+  const out: [number, number][] = [];
+  for (let n0 = 0; n0 < n; n0 += per) out.push([n0, Math.min(n, n0 + per)]);
+  return out.length > 1 ? out : null;
+}
+
+/** A message from `_wasm_worker.ts`. */
+interface WasmWorkerReply {
+  type: string;
+  message?: string;
+  chunk?: ChunkData;
+  value?: Record<string, Float64Array>;
+}
+
+/**
+ * The wasm kernel on worker threads, one contiguous range of neurons each:
+ * the same arithmetic as the one-thread wasm engine (lanes are independent),
+ * so results do not depend on the batch size or the thread count.
+ */
+class ThreadedWasmKernel implements Kernel {
+  readonly device = "cpu" as const;
+  #spec: KernelSpec;
+  #ranges: [number, number][];
+  #workers: Worker[] = [];
+  #step = 0;
+  #disposed = false;
+
+  private constructor(spec: KernelSpec, ranges: [number, number][]) {
+    this.#spec = spec;
+    this.#ranges = ranges;
+  }
+
+  /** Start the workers (each compiles its wasm module). */
+  static async create(
+    spec: KernelSpec,
+    ranges: [number, number][],
+  ): Promise<ThreadedWasmKernel> {
+    const k = new ThreadedWasmKernel(spec, ranges);
+    const slice = (a: ArrayLike<number>, n0: number, n1: number) =>
+      Float64Array.from(Array.prototype.slice.call(a, n0, n1) as number[]);
+    try {
+      await Promise.all(ranges.map(([n0, n1]) => {
+        const sub: KernelSpec = {
+          ...spec,
+          nNeurons: n1 - n0,
+          params: Object.fromEntries(
+            Object.entries(spec.params).map(([q, v]) => [q, slice(v, n0, n1)]),
+          ),
+          init: Object.fromEntries(
+            Object.entries(spec.init).map(([q, v]) => [q, slice(v, n0, n1)]),
+          ),
+          threads: 1,
+          engine: "wasm",
+        };
+        const w = new Worker(
+          new URL("./_wasm_worker.ts", import.meta.url).href,
+          { type: "module" },
+        );
+        k.#workers.push(w);
+        return k.#ask(w, { type: "init", spec: sub }, "ready");
+      }));
+    } catch (e) {
+      k.dispose();
+      throw e;
+    }
+    return k;
+  }
+
+  #ask(w: Worker, msg: unknown, want: string): Promise<WasmWorkerReply> {
+    return new Promise((resolve, reject) => {
+      w.onmessage = (ev) => {
+        if (ev.data.type === want) resolve(ev.data);
+        else reject(new Error(`CPU wasm worker failed: ${ev.data.message}`));
+      };
+      w.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`CPU wasm worker failed: ${e.message}`));
+      };
+      w.postMessage(msg);
+    });
+  }
+
+  get step(): number {
+    return this.#step;
+  }
+
+  async run(steps: number): Promise<ChunkData> {
+    if (this.#disposed) throw new Error("kernel was disposed");
+    if (!Number.isInteger(steps) || steps < 0) {
+      throw new RangeError(
+        `steps must be a non-negative integer, got ${steps}`,
+      );
+    }
+    const parts: ChunkData[] = (await Promise.all(
+      this.#workers.map((w) => this.#ask(w, { type: "run", steps }, "done")),
+    )).map((m) => m.chunk!);
+    const spec = this.#spec;
+    const n = spec.nNeurons;
+    const { recordStart, recordCount, startStep } = parts[0];
+    const f32 = spec.precision === "f32";
+    const vars: Record<string, Float64Array | Float32Array> = {};
+    for (const v of spec.record) {
+      const a = f32
+        ? new Float32Array(n * recordCount)
+        : new Float64Array(n * recordCount);
+      parts.forEach((c, t) =>
+        a.set(c.vars[v], this.#ranges[t][0] * recordCount)
+      );
+      vars[v] = a;
+    }
+    let total = 0;
+    for (const c of parts) total += c.spikeNeuron.length;
+    const spN = new Int32Array(total);
+    const spK = new Int32Array(total);
+    let o = 0;
+    parts.forEach((c, t) => {
+      for (let j = 0; j < c.spikeNeuron.length; j++, o++) {
+        spN[o] = c.spikeNeuron[j] + this.#ranges[t][0];
+        spK[o] = c.spikeStep[j];
+      }
+    });
+    const order = Array.from(spN.keys()).sort((a, b) =>
+      spK[a] - spK[b] || spN[a] - spN[b]
+    );
+    this.#step += steps;
+    return {
+      startStep,
+      steps,
+      recordStart,
+      recordCount,
+      vars,
+      spikeNeuron: Int32Array.from(order, (i) => spN[i]),
+      spikeStep: Int32Array.from(order, (i) => spK[i]),
+      spikeOverflow: new Int32Array(0),
+    };
+  }
+
+  async #gather(type: string): Promise<Record<string, Float64Array>> {
+    const parts: Record<string, Float64Array>[] = (await Promise.all(
+      this.#workers.map((w) => this.#ask(w, { type }, "value")),
+    )).map((m) => m.value!);
+    const out: Record<string, Float64Array> = {};
+    for (const k of Object.keys(parts[0])) {
+      const a = new Float64Array(this.#spec.nNeurons);
+      parts.forEach((p, t) => a.set(p[k], this.#ranges[t][0]));
+      out[k] = a;
+    }
+    return out;
+  }
+
+  readState(): Promise<Record<string, Float64Array>> {
+    return this.#gather("state");
+  }
+
+  async readAccumulator(): Promise<{ sum: Float64Array; count: Float64Array }> {
+    if (!this.#spec.accumulate) {
+      throw new Error("this kernel was compiled without an error accumulator");
+    }
+    const r = await this.#gather("accumulator");
+    return { sum: r.sum, count: r.count };
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+  }
+}
+
 /** The CPU backend (always available). */
 export const cpuBackend: Backend = {
   name: "cpu",
   available: () => Promise.resolve(true),
-  compile: (spec: KernelSpec) => {
+  compile: async (spec: KernelSpec) => {
     const engine = spec.engine ?? "auto";
     const threads = spec.threads ?? defaultThreads(spec.nNeurons);
-    if (engine === "wasm" || (engine === "auto" && threads <= 1)) {
-      try {
-        return Promise.resolve(new WasmKernel(spec));
-      } catch (e) {
-        if (!(e instanceof WasmUnsupported) || engine === "wasm") throw e;
+    if (engine === "wasm" || engine === "auto") {
+      // several threads: wasm on workers when it can run the program and
+      // split the batch (same results as one thread), else JavaScript
+      const ranges = threads > 1 && wasmCanRun(spec)
+        ? wasmRanges(spec, threads)
+        : null;
+      if (ranges) return await ThreadedWasmKernel.create(spec, ranges);
+      if (engine === "wasm" || threads <= 1) {
+        try {
+          return new WasmKernel(spec);
+        } catch (e) {
+          if (!(e instanceof WasmUnsupported) || engine === "wasm") throw e;
+        }
       }
     }
-    return Promise.resolve(new CpuKernel(spec));
+    return new CpuKernel(spec);
   },
 };
 

@@ -33,10 +33,66 @@ const FN: Record<string, string> = {
   sign: "Math.sign",
 };
 
+/** 1/i! for i = 0..13, computed as the wasm renderer does. */
+const EXP_COEF: number[] = (() => {
+  const c: number[] = [];
+  let f = 1;
+  for (let i = 0; i <= 13; i++) {
+    if (i > 0) f *= i;
+    c.push(1 / f);
+  }
+  return c;
+})();
+
+/** Runtime helper per constant exponent ("" = the base itself). */
+const POW_HELPER: Record<number, string> = {
+  1: "",
+  0.5: "psqrt",
+  2: "p2",
+  3: "p3",
+  4: "p4",
+  [-1]: "pm1",
+  [-2]: "pm2",
+};
+
+/**
+ * Helpers of generated kernels that reproduce the wasm kernel's arithmetic
+ * exactly: constant powers as products (`x**3 = (x*x)*x`, `x**-2 = 1/(x*x)`)
+ * and, in f64, exp as `2^k · P(r)` with the Cody–Waite split of ln 2 and a
+ * degree-13 Taylor polynomial (`wasm_renderer.ts`), so that the engine
+ * choice (wasm below 4,096 neurons, JavaScript threads above) does not change
+ * results.
+ */
+export const KERNEL_HELPERS: string = `
+const p2 = (x) => x * x; const p3 = (x) => x * x * x; const p4 = (x) => x * x * x * x;
+const pm1 = (x) => 1 / x; const pm2 = (x) => 1 / (x * x); const psqrt = Math.sqrt;
+const p2f = (x) => fr(x * x); const p3f = (x) => fr(fr(x * x) * x);
+const p4f = (x) => fr(fr(fr(x * x) * x) * x);
+const pm1f = (x) => fr(1 / x); const pm2f = (x) => fr(1 / fr(x * x)); const psqrtf = (x) => fr(Math.sqrt(x));
+const EXP2K = new Float64Array(2048);
+{ const dv = new DataView(new ArrayBuffer(8));
+  for (let i = 0; i < 2048; i++) { dv.setUint32(0, i << 20 >>> 0); dv.setUint32(4, 0); EXP2K[i] = dv.getFloat64(0); } }
+const wexp = (x0) => {
+  const big = x0 > 709.78;
+  let x = 709.78 < x0 ? 709.78 : x0;
+  x = x < -708.39 ? -708.39 : x;
+  const y = x * ${Math.LOG2E};
+  // round half to even (wasm's f64x2.nearest): |y| < 1100 << 2^51
+  const k = (y + 6755399441055744) - 6755399441055744;
+  const r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+  let p = ${EXP_COEF[13]};
+${EXP_COEF.slice(0, 13).reverse().map((c) => `  p = p * r + ${c};`).join("\n")}
+  const q = p * EXP2K[(k + 1023) | 0];
+  return big ? Infinity : q;
+};
+`;
+
 /** JavaScript spelling of the IR. */
 export class JsRenderer extends RendererBase {
   readonly precision: Precision;
   readonly program: Program;
+  /** Evaluate `exp` as the wasm kernel does (`wexp`) instead of `Math.exp`. */
+  wasmExp = false;
 
   constructor(program: Program, precision: Precision) {
     super();
@@ -108,7 +164,25 @@ export class JsRenderer extends RendererBase {
     return a;
   }
 
+  override expr(e: Expr): string {
+    // constant powers as the wasm kernel computes them (products, sqrt), so
+    // the two CPU engines agree bit for bit
+    if (
+      e.kind === "binary" && e.op === "**" && e.right.kind === "num" &&
+      POW_HELPER[e.right.value] !== undefined
+    ) {
+      const h = POW_HELPER[e.right.value];
+      const x = this.expr(e.left);
+      return h === "" ? x : `${h}${this.precision === "f32" ? "f" : ""}(${x})`;
+    }
+    return super.expr(e);
+  }
+
   func(fn: string, args: string[], raw: Expr[]): string {
+    if (fn === "exp" && this.precision === "f64" && this.wasmExp) {
+      // the wasm kernel's exp (same operations), not Math.exp: engines agree
+      return `wexp(${args[0]})`;
+    }
     if (fn === "__at") {
       const nm = (raw[0] as { name: string }).name;
       const c = (raw[1] as { value: number }).value;
@@ -151,6 +225,13 @@ export interface KernelCodeOptions {
   record: readonly string[];
   /** Whether to accumulate a squared error against a target. */
   accumulate?: { variable: string; weighted: boolean } | null;
+  /**
+   * Evaluate `exp` with the wasm kernel's algorithm (bit-identical results
+   * to the wasm engine, ~2x the cost of `Math.exp`). Set by the CPU backend
+   * when the wasm kernel could run the same program, so that the engine
+   * choice by batch size does not change results. Default false.
+   */
+  wasmExp?: boolean;
 }
 
 /**
@@ -168,6 +249,7 @@ export function renderJsKernel(
   options: KernelCodeOptions,
 ): string {
   const r = new JsRenderer(program, precision);
+  r.wasmExp = options.wasmExp ?? false;
   const L: string[] = [];
   const P = program;
   const stateArr = precision === "f32" ? "Float32Array" : "Float64Array";
@@ -178,6 +260,7 @@ export function renderJsKernel(
   L.push(
     `const pymod = (a, b) => { const m = a % b; return (m !== 0 && (m < 0) !== (b < 0)) ? m + b : m; };`,
   );
+  L.push(KERNEL_HELPERS);
   L.push(`return function run(n0, n1, k0, nSteps, io) {`);
   L.push(
     `  const dt = io.dt; const NN = io.nNeurons; const every = io.recordEvery;`,
@@ -247,7 +330,7 @@ export function renderJsKernel(
     );
     L.push(
       a.weighted
-        ? `        acc += W[k] * d * d; accn += 1;`
+        ? `        acc += d * d * W[k]; accn += 1;`
         : `        acc += d * d; accn += 1;`,
     );
     L.push(`      }`);

@@ -16,12 +16,18 @@ import {
   checkExtraExpression,
   type ModelDescription,
   parseStatements,
+  reportUnknown,
   suggest,
 } from "../equations/model.ts";
 import { DimChecker, type NamespaceValue, Scope } from "../equations/model.ts";
 import { dependsOn, derivative, simplify } from "../equations/symbolic.ts";
 import { dimensionError, EquationSyntaxError } from "../equations/errors.ts";
-import { integrate, type OdeSystem, type Stmt } from "../integrators/mod.ts";
+import {
+  integrate,
+  type OdeSystem,
+  type Stmt,
+  UnsupportedEquationsError,
+} from "../integrators/mod.ts";
 import { eliminateCommonSubexpressions, foldConstants } from "./optimize.ts";
 import { Dimension } from "../units/dimension.ts";
 
@@ -102,8 +108,11 @@ function numberRandom(stmts: Stmt[][], counter: { n: number }): Stmt[][] {
  * @param model the checked description
  * @param options threshold, reset, refractory, method
  * @returns the program
- * @throws {EquationSyntaxError} bad threshold/reset text or unknown names
- * @throws {DimensionMismatchError} dimension errors in threshold/reset/refractory
+ * @throws {EquationSyntaxError} bad threshold/reset text, unknown names, a
+ *   reset or refractory period without threshold
+ * @throws {DimensionMismatchError} dimension errors in threshold/reset/refractory,
+ *   or a plain-number constant whose dimension the statement does not fix
+ * @throws {UnsupportedEquationsError} noise that is not linear
  * @throws {RangeError} unknown method
  */
 export function buildProgram(
@@ -123,30 +132,46 @@ export function buildProgram(
       subMap.set(s, e);
     }
   }
-  const system = buildSystem(model, subMap);
+  const system = buildSystem(model, subMap, options.method);
   const { method, statements } = integrate(system, options.method);
 
   // threshold
   let threshold: Expr | null = null;
   const ns = options.namespace ?? {};
+  // plain-number constants whose dimension the threshold/reset/refractory
+  // text fixed: later statements see them with that dimension
+  let pinned: Record<string, NamespaceValue> = { ...ns };
   if (options.threshold !== undefined && options.threshold.trim() !== "") {
-    const { expr, dim } = checkExtraExpression(
+    const { expr, dim, scope } = checkExtraExpression(
       model,
       options.threshold,
       "threshold",
-      ns,
+      pinned,
     );
     if (!dim.isDimensionless) {
-      throw new TypeError(
+      throw dimensionError(
         `the threshold "${options.threshold}" must be a boolean condition, it has dimension ${dim}`,
+        options.threshold,
+        0,
+        dim,
       );
     }
+    pinned = pin(pinned, scope);
     threshold = lookupInputs(substitute(expr, subMap), model);
   }
   // reset
   const reset: Stmt[] = [];
   if (options.reset !== undefined && options.reset.trim() !== "") {
-    if (threshold === null) throw new TypeError("a reset needs a threshold");
+    if (threshold === null) {
+      throw new EquationSyntaxError(
+        "a reset needs a threshold (give threshold: ...)",
+        options.reset,
+        0,
+      );
+    }
+    // one scope for all statements: a constant has one dimension
+    const scope = new Scope(options.reset, pinned);
+    for (const [k, v] of vars) scope.vars.set(k, v);
     for (const st of parseStatements(options.reset)) {
       const tv = vars.get(st.target);
       if (!tv || (tv.kind !== "state" && tv.kind !== "parameter")) {
@@ -157,8 +182,6 @@ export function buildProgram(
           st.offset,
         );
       }
-      const scope = new Scope(options.reset, ns);
-      for (const [k, v] of vars) scope.vars.set(k, v);
       const checker = new DimChecker(scope, options.reset);
       checker.strict = true;
       for (const id of identifiers(st.expr)) {
@@ -175,8 +198,22 @@ export function buildProgram(
           }
         }
       }
-      const d = checker.dimOf(st.expr)!;
       const want = st.op === "*=" || st.op === "/=" ? Dimension.NONE : tv.dim;
+      // plain-number constants take their dimension from the statement
+      // (`w += b` gives b the dimension of w)
+      let d = checker.dimOf(st.expr);
+      if (d === null) {
+        checker.constrain(st.expr, want);
+        d = checker.dimOf(st.expr);
+      }
+      if (d === null) {
+        reportUnknown(scope, options.reset, { namespace: ns });
+        throw dimensionError(
+          `cannot infer the dimensions in the reset '${st.target} ${st.op} ...'`,
+          options.reset,
+          st.offset,
+        );
+      }
       if (!d.equals(want)) {
         throw dimensionError(
           `the reset '${st.target} ${st.op} ...' assigns a value of dimension ${d} to '${st.target}' (${tv.dim})`,
@@ -199,6 +236,7 @@ export function buildProgram(
       }
       reset.push({ target: st.target, expr: inlineConstants(e, model, ns) });
     }
+    pinned = pin(pinned, scope);
   }
   // refractoriness
   const refractory: Stmt[] = [];
@@ -208,7 +246,11 @@ export function buildProgram(
     !(typeof ref === "number" && ref === 0)
   ) {
     if (threshold === null) {
-      throw new TypeError("refractoriness needs a threshold");
+      throw new EquationSyntaxError(
+        "refractoriness needs a threshold (give threshold: ...)",
+        String(ref),
+        0,
+      );
     }
     let spec: RefractorySpec;
     if (typeof ref === "number") {
@@ -219,7 +261,12 @@ export function buildProgram(
       }
       spec = { kind: "time", expr: num(ref) };
     } else {
-      const { expr, dim } = checkExtraExpression(model, ref, "refractory", ns);
+      const { expr, dim } = checkExtraExpression(
+        model,
+        ref,
+        "refractory",
+        pinned,
+      );
       if (dim.equals(new Dimension([0, 0, 1]))) {
         spec = {
           kind: "time",
@@ -230,9 +277,14 @@ export function buildProgram(
           kind: "condition",
           expr: lookupInputs(substitute(expr, subMap), model),
         };
-      } else {throw new TypeError(
+      } else {
+        throw dimensionError(
           `refractory "${ref}" must be a time or a boolean condition, it has dimension ${dim}`,
-        );}
+          ref,
+          0,
+          dim,
+        );
+      }
     }
     // Brian: not_refractory = timestep(t - lastspike, dt) >= timestep(refractory, dt)
     // or, for a condition: not_refractory = not_refractory or not (cond)
@@ -328,6 +380,23 @@ export function buildProgram(
   };
 }
 
+/**
+ * The namespace with every plain-number constant whose dimension `scope`
+ * inferred replaced by a quantity of that dimension.
+ */
+function pin(
+  ns: Record<string, NamespaceValue>,
+  scope: Scope,
+): Record<string, NamespaceValue> {
+  const out = { ...ns };
+  for (const [k, raw] of Object.entries(ns)) {
+    if (typeof raw !== "number" || scope.unknown.has(k)) continue;
+    const v = scope.vars.get(k);
+    if (v && v.kind === "constant") out[k] = { value: raw, dim: v.dim };
+  }
+  return out;
+}
+
 /** Input and target names become TimedArray look-ups `__at(name, 0)`. */
 function lookupInputs(e: Expr, model: ModelDescription): Expr {
   const walk = (n: Expr): Expr => {
@@ -396,10 +465,38 @@ function inlineConstants(
   return walk(e);
 }
 
+/**
+ * Whether `e` is (syntactically) linear in `x`: `x` appears only in sums and
+ * as a factor, never inside a function, a denominator, a power or a
+ * condition (`floor(xi)` has derivative 0 but is not linear in xi).
+ */
+function linearIn(e: Expr, x: string): boolean {
+  if (!dependsOn(e, x)) return true;
+  switch (e.kind) {
+    case "name":
+      return true;
+    case "unary":
+      return (e.op === "-" || e.op === "+") && linearIn(e.arg, x);
+    case "binary":
+      if (e.op === "+" || e.op === "-") {
+        return linearIn(e.left, x) && linearIn(e.right, x);
+      }
+      if (e.op === "*") {
+        if (dependsOn(e.left, x) && dependsOn(e.right, x)) return false;
+        return linearIn(e.left, x) && linearIn(e.right, x);
+      }
+      if (e.op === "/") return !dependsOn(e.right, x) && linearIn(e.left, x);
+      return false;
+    default:
+      return false;
+  }
+}
+
 /** The ODE/SDE system: subexpressions substituted, noise split off. */
 function buildSystem(
   model: ModelDescription,
   subMap: Map<string, Expr>,
+  method: string | undefined,
 ): OdeSystem {
   const f = new Map<string, Expr>();
   const g = new Map<string, Map<string, Expr>>();
@@ -412,8 +509,9 @@ function buildSystem(
     for (const xi of noise) {
       if (!dependsOn(rhs, xi)) continue;
       const coef = derivative(rhs, xi);
-      if (dependsOn(coef, xi)) {
-        throw new TypeError(
+      if (dependsOn(coef, xi) || !linearIn(rhs, xi)) {
+        throw new UnsupportedEquationsError(
+          method ?? "default",
           `the equation of '${x}' is not linear in the noise term ${xi}`,
         );
       }

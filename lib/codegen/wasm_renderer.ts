@@ -2,7 +2,7 @@
  * Renders a {@linkcode Program} to a WebAssembly SIMD kernel: f64x2 (two
  * neurons per vector) or f32x4 (four). Each vector of neurons keeps its state
  * in registers over the whole chunk of steps. Supported: arithmetic,
- * comparisons and logic, `exp`, `sqrt`, `abs`, `floor`, `ceil`, `int`,
+ * comparisons and logic (not `%`), `exp`, `sqrt`, `abs`, `floor`, `ceil`, `int`,
  * `sign`, `clip`, `timestep`, integer and half powers, inputs, threshold,
  * reset, refractoriness, recording and error accumulation. Anything else
  * (e.g. `log`, `sin`, noise) raises {@linkcode WasmUnsupported} and the CPU
@@ -10,7 +10,10 @@
  *
  * `exp` is evaluated as `2^k · P(r)`, `r = x − k ln 2` (Cody–Waite split of
  * ln 2 as in fdlibm's `e_exp.c`), with a degree-13 (f64) / degree-7 (f32)
- * Taylor polynomial: within 2 ulp of `Math.exp` on the range used.
+ * Taylor polynomial: within 2 ulp of `Math.exp` on the range used. The
+ * JavaScript kernel evaluates exp and constant powers the same way when the
+ * wasm kernel could run the program (`js_renderer.ts`, `KERNEL_HELPERS`), so
+ * the two engines give bit-identical f64 results.
  * @module
  */
 import type { Expr } from "../equations/ast.ts";
@@ -440,20 +443,20 @@ export function renderWasmKernel(
           }
           throw new WasmUnsupported(`power ${c}`);
         }
-        if (op === "//" || op === "%") {
+        if (op === "%") {
+          // Python's float modulo is fmod-based (the JavaScript kernel's
+          // pymod); a - floor(a/b)*b rounds differently, so the engines
+          // would disagree: leave it to the JavaScript kernel
+          throw new WasmUnsupported("modulo");
+        }
+        if (op === "//") {
           const sa = getScratch();
           const sb = getScratch();
           toF(emit(e.left));
           b.set(sa);
           toF(emit(e.right));
           b.set(sb);
-          if (op === "//") {
-            b.get(sa).get(sb).simd(V.div).simd(V.floor);
-          } else {
-            b.get(sa).get(sa).get(sb).simd(V.div).simd(V.floor).get(sb).simd(
-              V.mul,
-            ).simd(V.sub);
-          }
+          b.get(sa).get(sb).simd(V.div).simd(V.floor);
           scratch.push(sa, sb);
           return "f";
         }

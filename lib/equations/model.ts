@@ -124,6 +124,20 @@ export interface ModelDescription {
   readonly noise: readonly string[];
 }
 
+/** `parseQuantity` with the namespace entry named in the error. */
+function parseNamespaceQuantity(name: string, text: string): Quantity {
+  try {
+    return parseQuantity(text);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new EquationSyntaxError(
+      `namespace value of '${name}' is not a quantity: ${e.message}`,
+      text,
+      0,
+    );
+  }
+}
+
 /** Mutable name environment used while checking. */
 export class Scope {
   readonly vars = new Map<string, VariableInfo>();
@@ -174,7 +188,7 @@ export class Scope {
         value = raw;
         d = null;
       } else if (typeof raw === "string") {
-        const q = parseQuantity(raw);
+        const q = parseNamespaceQuantity(name, raw);
         value = q.value;
         d = q.dim;
       } else if (
@@ -707,11 +721,28 @@ export function describeModel(
   for (const [name, u] of Object.entries(options.inputUnits ?? {})) {
     const existing = scope.vars.get(name);
     if (existing && existing.kind !== "input") {
-      throw new TypeError(
+      throw new RangeError(
         `inputUnits names '${name}', which is a ${existing.kind} of the model, not an input`,
       );
     }
-    const q = parseQuantity(u);
+    let q: Quantity;
+    try {
+      q = parseQuantity(u);
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      throw new EquationSyntaxError(
+        `inputUnits of '${name}' is not a unit: ${e.message}`,
+        u,
+        0,
+      );
+    }
+    if (Math.abs(q.value - 1) > 1e-12) {
+      throw new EquationSyntaxError(
+        `inputUnits of '${name}' must be a base unit (e.g. 'amp', not 'nA'; got '${u}')`,
+        u,
+        0,
+      );
+    }
     scope.inputOrder.includes(name) || scope.inputOrder.push(name);
     scope.vars.set(name, {
       name,

@@ -38,6 +38,17 @@ export {
   type ValueWithUnit,
 } from "./fitters/fitter.ts";
 export {
+  type EvaluatedSets,
+  type FitExecutor,
+  type FitJob,
+  type FitJobBase,
+  fitJobOutputs,
+  isFitExecutor,
+  type MetricSpec,
+  type SpikeFitJob,
+  type TraceFitJob,
+} from "./executor.ts";
+export {
   TraceFitter,
   type TraceFitterOptions,
 } from "./fitters/trace_fitter.ts";

@@ -74,18 +74,35 @@ export type InferenceObject = NPE | NLE | NRE | NRE_A | NRE_C | BNRE;
 /** A posterior of any method: direct (NPE) or MCMC-sampled (NLE, NRE). */
 export type AnyPosterior = DirectPosterior | MCMCPosterior;
 
-const METHOD_ALIASES: Record<string, string> = {
-  NPE: "NPE",
-  SNPE: "NPE",
-  NLE: "NLE",
-  SNLE: "NLE",
-  NRE: "NRE",
-  SNRE: "NRE",
-  NRE_B: "NRE",
-  NRE_A: "NRE_A",
-  NRE_C: "NRE_C",
-  BNRE: "BNRE",
-};
+/**
+ * Method names (and the reference's aliases) to methods. A Map, not an
+ * object literal: a name such as "constructor" or "toString" must not find
+ * `Object.prototype`'s members.
+ */
+const METHOD_ALIASES: ReadonlyMap<string, string> = new Map([
+  ["NPE", "NPE"],
+  ["SNPE", "NPE"],
+  ["NLE", "NLE"],
+  ["SNLE", "NLE"],
+  ["NRE", "NRE"],
+  ["SNRE", "NRE"],
+  ["NRE_B", "NRE"],
+  ["NRE_A", "NRE_A"],
+  ["NRE_C", "NRE_C"],
+  ["BNRE", "BNRE"],
+]);
+
+/** A positive integer option, or a RangeError naming it. */
+function positiveInteger(name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    throw new RangeError(
+      `${name} must be a positive integer, got ${
+        typeof v === "number" ? v : JSON.stringify(v)
+      }`,
+    );
+  }
+  return v;
+}
 
 /** A feature: one number from one trace (SI values) or one spike train (seconds). */
 export type Feature = (values: Float64Array) => number;
@@ -725,11 +742,13 @@ export class Inferencer {
     } = {},
   ): InferenceObject {
     const given = options.inferenceMethod ?? "NPE";
-    const method = METHOD_ALIASES[given];
+    const method = typeof given === "string"
+      ? METHOD_ALIASES.get(given)
+      : undefined;
     if (!method) {
       throw new RangeError(
         `unknown inference method ${JSON.stringify(given)}; available: ${
-          Object.keys(METHOD_ALIASES).map((k) => `"${k}"`).join(", ")
+          [...METHOD_ALIASES.keys()].map((k) => `"${k}"`).join(", ")
         }`,
       );
     }
@@ -785,12 +804,21 @@ export class Inferencer {
   }): Promise<AnyPosterior> {
     let theta: Matrix;
     let x: Matrix;
+    if (!options.theta !== !options.x) {
+      throw new TypeError(
+        `precomputed simulations need both theta and x, got only ${
+          options.theta ? "theta" : "x"
+        }`,
+      );
+    }
     if (options.theta && options.x) {
       theta = Matrix.of(options.theta);
       x = Matrix.of(options.x);
     } else {
-      const n = options.nSamples;
-      if (!n) throw new TypeError("inferStep needs nSamples or theta and x");
+      if (options.nSamples === undefined) {
+        throw new TypeError("inferStep needs nSamples or theta and x");
+      }
+      const n = positiveInteger("nSamples", options.nSamples);
       const proposal = options.proposal ?? this.#prior!;
       theta = "setDefaultX" in proposal
         ? await proposal.sample(n, { x: this.xo, seed: this.#rng.nextU32() })
@@ -831,6 +859,29 @@ export class Inferencer {
    * @returns the posterior with the observation as default x
    */
   async infer(options: InferOptions = {}): Promise<AnyPosterior> {
+    // degenerate options fail before any simulation or training
+    const rounds = positiveInteger("nRounds", options.nRounds ?? 1);
+    if (options.nSamples !== undefined) {
+      positiveInteger("nSamples", options.nSamples);
+    }
+    if (!options.theta !== !options.x) {
+      throw new TypeError(
+        `precomputed simulations need both theta and x, got only ${
+          options.theta ? "theta" : "x"
+        }`,
+      );
+    }
+    const fresh = options.restart || !this.#npe;
+    const precomputed = fresh || this.#round === 0
+      ? (options.theta ? 1 : 0)
+      : 0;
+    if (options.nSamples === undefined && rounds > precomputed) {
+      throw new TypeError(
+        precomputed
+          ? `nRounds ${rounds} needs nSamples: only the first round can use the given theta and x`
+          : "infer needs nSamples (simulations per round) or theta and x",
+      );
+    }
     if (options.restart || !this.#npe) {
       if (!options.params && !this.#prior) {
         throw new TypeError("infer needs params: bounds of every parameter");
@@ -846,7 +897,6 @@ export class Inferencer {
       this.#posterior = null;
       this.#round = 0;
     }
-    const rounds = options.nRounds ?? 1;
     for (let r = 0; r < rounds; r++) {
       const first = this.#round === 0;
       const posterior = await this.inferStep({

@@ -64,9 +64,12 @@ export class NeuronModel {
    * Parses, dimension-checks and compiles a model.
    * @param equations Brian-2-style equation string
    * @param options threshold, reset, refractory, method, namespace, inputUnits
-   * @throws {EquationSyntaxError} malformed equations (line, column, caret)
-   * @throws {DimensionMismatchError} inconsistent units
-   * @throws {RangeError} unknown integration method
+   * @throws {EquationSyntaxError} malformed equations, threshold, reset or
+   *   namespace/inputUnits quantity (line, column, caret)
+   * @throws {DimensionMismatchError} inconsistent units; a plain-number
+   *   constant whose dimension its use does not fix (`w += b` gives b the unit of w)
+   * @throws {RangeError} unknown integration method, non-finite constant,
+   *   inputUnits naming a non-input
    * @throws {UnsupportedEquationsError} the method cannot integrate the equations
    */
   constructor(equations: string, options: NeuronModelOptions = {}) {

@@ -10,6 +10,7 @@ import type {
   TimedInput,
 } from "../codegen/backend.ts";
 import { getBackend, GpuUnavailableError } from "../codegen/backend.ts";
+import type { Program } from "../codegen/program.ts";
 import { cpuBackend } from "../codegen/cpu_backend.ts";
 import { parseExpression } from "../equations/expression.ts";
 import { identifiers } from "../equations/ast.ts";
@@ -53,7 +54,11 @@ export interface RunnerOptions {
   device?: Device;
   /** Seed of the noise (`xi`, `rand()`, `randn()`). Default 0. */
   seed?: number;
-  /** CPU arithmetic precision. Default `"f64"`. */
+  /**
+   * Arithmetic precision. Default `"f64"` on the CPU; WebGPU is always
+   * `"f32"`, so an explicit `"f64"` with `device: "webgpu"` is a RangeError
+   * and keeps `device: "auto"` on the CPU.
+   */
   precision?: "f64" | "f32";
   /** CPU worker threads. Default: 1 for small batches, all cores for ≥ 4096 neurons. */
   threads?: number;
@@ -67,7 +72,11 @@ export interface RunnerOptions {
    * equals one run.
    */
   stepOrigin?: number;
-  /** CPU engine: `"auto"` (SIMD WebAssembly when supported and single-threaded, else JavaScript), `"wasm"` or `"js"`. Default `"auto"`. */
+  /**
+   * CPU engine: `"auto"` (SIMD WebAssembly when it supports the model, on
+   * worker threads for large batches; else JavaScript), `"wasm"` or `"js"`.
+   * The engines give the same f64 results. Default `"auto"`.
+   */
   engine?: "auto" | "wasm" | "js";
   /** Online squared-error accumulation against `<variable>_target` (fitters). */
   accumulate?:
@@ -267,11 +276,42 @@ function rowCount(m: TraceMatrix): number {
   return 1;
 }
 
-/** Resolve the backend for a device choice. */
-export async function selectBackend(device: Device): Promise<Backend> {
-  if (device === "cpu") return cpuBackend;
+/** The backend chosen for a device option, and why. */
+export interface DeviceChoice {
+  /** The backend that will run the simulation. */
+  readonly backend: Backend;
+  /**
+   * Why this device: the device asked for, or, for `"auto"`, why the CPU
+   * was chosen (WebGPU module not imported, no adapter, model unsupported,
+   * f64 precision asked for).
+   */
+  readonly reason: string;
+}
+
+/**
+ * Resolve the backend for a device choice, with the reason.
+ * @param device `"cpu"`, `"webgpu"` or `"auto"`
+ * @param program the model's program (`"auto"` checks that WebGPU can run it)
+ * @param precision the precision asked for (`"f64"` keeps `"auto"` on the CPU)
+ * @returns the backend and why
+ * @throws {GpuUnavailableError} `"webgpu"` without the module or an adapter
+ * @throws {RangeError} an unknown device, or `"webgpu"` with precision `"f64"`
+ */
+export async function chooseBackend(
+  device: Device,
+  program?: Program,
+  precision?: "f64" | "f32",
+): Promise<DeviceChoice> {
+  if (device === "cpu") {
+    return { backend: cpuBackend, reason: 'device "cpu" requested' };
+  }
   const gpu = getBackend("webgpu");
   if (device === "webgpu") {
+    if (precision === "f64") {
+      throw new RangeError(
+        'precision "f64" cannot run on device "webgpu": WebGPU computes in f32; use precision "f32" or device "cpu"',
+      );
+    }
     if (!gpu) {
       throw new GpuUnavailableError(
         'device "webgpu" requested but the WebGPU backend is not loaded; import "@neurofit/neurofit/gpu" first',
@@ -282,14 +322,47 @@ export async function selectBackend(device: Device): Promise<Backend> {
         "no WebGPU adapter is available";
       throw new GpuUnavailableError(`device "webgpu" requested but ${why}`);
     }
-    return gpu;
+    return { backend: gpu, reason: 'device "webgpu" requested' };
   }
   if (device === "auto") {
-    return gpu && (await gpu.available()) ? gpu : cpuBackend;
+    const cpu = (why: string): DeviceChoice => ({
+      backend: cpuBackend,
+      reason: `device "auto" chose the CPU: ${why}`,
+    });
+    if (precision === "f64") {
+      return cpu('precision "f64" was asked for and WebGPU computes in f32');
+    }
+    if (!gpu) {
+      return cpu(
+        'the WebGPU backend is not loaded (import "@neurofit/neurofit/gpu" to use it)',
+      );
+    }
+    if (!(await gpu.available())) {
+      return cpu(
+        (await gpu.unavailableReason?.()) ?? "no WebGPU adapter is available",
+      );
+    }
+    const unsupported = program ? gpu.unsupportedReason?.(program) : null;
+    if (unsupported) {
+      return cpu(`the WebGPU backend cannot run this model: ${unsupported}`);
+    }
+    return {
+      backend: gpu,
+      reason: 'device "auto" chose WebGPU: an adapter is available',
+    };
   }
   throw new RangeError(
     `device must be "cpu", "webgpu" or "auto", got ${JSON.stringify(device)}`,
   );
+}
+
+/**
+ * Resolve the backend for a device choice.
+ * @param device `"cpu"`, `"webgpu"` or `"auto"`
+ * @returns the backend
+ */
+export async function selectBackend(device: Device): Promise<Backend> {
+  return (await chooseBackend(device)).backend;
 }
 
 /**
@@ -320,6 +393,8 @@ export class Runner {
   readonly recordEvery: number;
   /** The device that runs the simulation. */
   readonly device: "cpu" | "webgpu";
+  /** Why that device (for `device: "auto"`: why the CPU, when it was chosen). */
+  readonly deviceReason: string;
   #kernel: Kernel;
   #options: RunnerOptions;
   #scratch = new Map<string, Float64Array>();
@@ -331,6 +406,7 @@ export class Runner {
     record: string[],
     every: number,
     kernel: Kernel,
+    deviceReason: string,
     options: RunnerOptions,
   ) {
     this.#options = options;
@@ -341,6 +417,7 @@ export class Runner {
     this.recordEvery = every;
     this.#kernel = kernel;
     this.device = kernel.device;
+    this.deviceReason = deviceReason;
   }
 
   /**
@@ -508,7 +585,11 @@ export class Runner {
         `recordEvery must be a positive integer, got ${every}`,
       );
     }
-    const backend = await selectBackend(options.device ?? "cpu");
+    const { backend, reason } = await chooseBackend(
+      options.device ?? "cpu",
+      model.program,
+      options.precision,
+    );
     const seed = options.seed ?? 0;
     if (!Number.isFinite(seed)) {
       throw new RangeError(`seed must be a finite number, got ${seed}`);
@@ -536,7 +617,7 @@ export class Runner {
       engine: options.engine,
       spikeCapacity: options.spikeCapacity,
     });
-    return new Runner(model, dt, n, record, every, kernel, options);
+    return new Runner(model, dt, n, record, every, kernel, reason, options);
   }
 
   /** Steps run so far. */

@@ -29,6 +29,12 @@ export interface SimulationResult {
   readonly method: string;
   /** Device that ran the simulation. */
   readonly device: "cpu" | "webgpu";
+  /**
+   * Why that device. With `device: "auto"` it says why the CPU was chosen:
+   * the WebGPU module was not imported, no adapter, the model is not
+   * supported on WebGPU, or precision `"f64"` was asked for.
+   */
+  readonly deviceReason: string;
   /** Steps run. */
   readonly steps: number;
   /** Time step (s). */
@@ -120,6 +126,7 @@ export async function simulate(
       t,
       method: model.method,
       device: runner.device,
+      deviceReason: runner.deviceReason,
       steps,
       dt,
     };

@@ -1,5 +1,5 @@
 /**
- * `deno doc --lint` of the five entry points, together (a type exported by
+ * `deno doc --lint` of the six entry points, together (a type exported by
  * one entry point is public for the others). Run:
  * `deno run -A tests/_tools/doc_lint.ts` (part of `deno task ok`).
  *
@@ -19,6 +19,7 @@ export const ENTRY_POINTS: readonly string[] = [
   "gpu/mod.ts",
   "lib/inference/mod.ts",
   "lib/plot/mod.ts",
+  "distributed/mod.ts",
 ];
 
 /** Public types of other packages that the entry points reference. */

@@ -89,7 +89,27 @@ Deno.test({
           device: "auto",
         });
         assert.equal(r.device, "webgpu");
+        assert.match(r.deviceReason, /chose WebGPU/);
         assert.ok(Math.abs(r.traces.v[0][9] - 0.01 * Math.exp(-0.09)) < 1e-8);
+        // WebGPU is f32: an explicit f64 is refused, and keeps "auto" on the CPU
+        await assert.rejects(
+          () =>
+            simulate(m, {
+              dt: 1e-4,
+              steps: 10,
+              device: "webgpu",
+              precision: "f64",
+            }),
+          RangeError,
+        );
+        const f64 = await simulate(m, {
+          dt: 1e-4,
+          steps: 10,
+          device: "auto",
+          precision: "f64",
+        });
+        assert.equal(f64.device, "cpu");
+        assert.match(f64.deviceReason, /precision "f64"/);
       },
     );
     await t.step(

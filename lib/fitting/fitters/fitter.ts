@@ -29,6 +29,13 @@ import { describeModel } from "../../equations/model.ts";
 import { Dimension, DimensionMismatchError } from "../../units/dimension.ts";
 import { isOptimizer, type Optimizer } from "../optimizers/optimizer.ts";
 import { CMAES } from "../optimizers/cmaes.ts";
+import {
+  type EvaluatedSets,
+  type FitExecutor,
+  type FitJob,
+  type FitJobBase,
+  isFitExecutor,
+} from "../executor.ts";
 import type { Metric } from "../metrics/metric.ts";
 import {
   callbackSetup,
@@ -109,6 +116,11 @@ export interface FitOptions<M> {
   penalty?: string;
   /** Bounds `[lo, hi]` or fixed values for every model parameter. Required on the first call and after a restart. */
   params?: ParamBounds;
+  /**
+   * Where to evaluate each round's parameter sets (e.g. the Redis executor
+   * of `neurofit/distributed`). Default: in this process.
+   */
+  executor?: FitExecutor;
 }
 
 /** Result of `fit`. */
@@ -475,6 +487,61 @@ export abstract class Fitter<M extends Metric = Metric> {
   /** Dimension (power of the output unit) of the total error, for labels and the penalty check. */
   protected abstract errorDimension(metrics: Record<string, M>): Dimension;
 
+  /**
+   * The fitting problem as plain data, for `fit({ executor })`. Fitters that
+   * cannot be described as data yet throw.
+   * @param _metrics metric per output variable
+   * @param _penalty penalty variable or undefined
+   * @returns the job
+   * @throws {TypeError} always, unless the concrete fitter overrides it
+   */
+  protected executorJob(
+    _metrics: Record<string, M>,
+    _penalty: string | undefined,
+  ): FitJob {
+    throw new TypeError(
+      `${this.constructor.name} cannot run on an executor yet; fit it without the executor option`,
+    );
+  }
+
+  /**
+   * The part of an executor job every fitter shares.
+   * @param penalty penalty variable or undefined
+   * @returns model, options, inputs and settings as plain data
+   * @throws {TypeError} a namespace value given as a quantity object
+   */
+  protected executorJobBase(penalty: string | undefined): FitJobBase {
+    const o = this.modelOptions;
+    let namespace: Record<string, number | string> | undefined;
+    if (o.namespace) {
+      namespace = {};
+      for (const [k, val] of Object.entries(o.namespace)) {
+        if (typeof val !== "number" && typeof val !== "string") {
+          throw new TypeError(
+            `namespace value '${k}' is a quantity object; give it as a number or a string with units to run on an executor`,
+          );
+        }
+        namespace[k] = val;
+      }
+    }
+    return {
+      equations: this.equations,
+      threshold: o.threshold,
+      reset: o.reset,
+      refractory: o.refractory,
+      method: o.method,
+      namespace,
+      inputUnits: o.inputUnits,
+      dt: this.dt,
+      input: { ...this.input } as Record<string, Float64Array[]>,
+      paramInit: { ...this.paramInit },
+      device: this.device,
+      seed: this.seed,
+      penalty,
+      parameters: [...this.parameterNames],
+    };
+  }
+
   // ---------------------------------------------------------------- state
 
   /** The optimizer of the current fit series (null before `fit`). */
@@ -666,6 +733,13 @@ export abstract class Fitter<M extends Metric = Metric> {
         `startIteration must be an integer, got ${this.#iteration}`,
       );
     }
+    const executor = options.executor;
+    if (executor !== undefined && !isFitExecutor(executor)) {
+      throw new TypeError(
+        "executor must have an evaluate(job, sets, iteration) method (e.g. await redisExecutor({ url }))",
+      );
+    }
+    const job = executor ? this.executorJob(metrics, penalty) : null;
     const cb = callbackSetup(
       options.callback === undefined ? "text" : options.callback,
       nRounds,
@@ -684,12 +758,13 @@ export abstract class Fitter<M extends Metric = Metric> {
       }
       const sets = asked.map((p) => ({ ...p, ...this.#fixed }));
       const it = this.#iteration;
-      const { total, normalized, raw } = await this.evaluateSets(
-        sets,
-        metrics,
-        penalty,
-        it,
-      );
+      const { total, normalized, raw } = executor && job
+        ? checkEvaluated(
+          await executor.evaluate(job, sets, it),
+          sets.length,
+          this.outputVars,
+        )
+        : await this.evaluateSets(sets, metrics, penalty, it);
       optimizer.tell(asked, total);
       this.#lastIteration = it;
       for (let s = 0; s < sets.length; s++) {
@@ -1218,6 +1293,29 @@ export abstract class Fitter<M extends Metric = Metric> {
       throw new TypeError(`cannot evaluate '${nm}' in the penalty '${name}'`);
     });
   }
+}
+
+function checkEvaluated(
+  r: EvaluatedSets,
+  n: number,
+  vars: readonly string[],
+): EvaluatedSets {
+  const ok = (a: unknown) => a instanceof Float64Array && a.length === n;
+  if (!r || !ok(r.total)) {
+    throw new TypeError(
+      `the executor returned ${
+        r?.total?.length ?? "no"
+      } errors for ${n} parameter sets`,
+    );
+  }
+  for (const v of vars) {
+    if (!ok(r.normalized?.[v]) || !ok(r.raw?.[v])) {
+      throw new TypeError(
+        `the executor returned no ${n} errors for the output variable '${v}'`,
+      );
+    }
+  }
+  return r;
 }
 
 function describe(x: unknown): string {

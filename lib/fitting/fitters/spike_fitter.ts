@@ -9,6 +9,7 @@ import { Runner } from "../../simulation/runner.ts";
 import { Dimension } from "../../units/dimension.ts";
 import { GammaFactor } from "../metrics/gamma_factor.ts";
 import { SpikeMetric } from "../metrics/metric.ts";
+import type { SpikeFitJob } from "../executor.ts";
 import {
   type BatchErrors,
   type BatchRun,
@@ -127,6 +128,40 @@ export class SpikeFitter extends Fitter<SpikeMetric> {
   /** Dimension of the (unnormalized) total error. */
   protected errorDimension(): Dimension {
     return Dimension.NONE;
+  }
+
+  /**
+   * The problem as plain data for `fit({ executor })`.
+   * @param metrics the metric of `spikes` (GammaFactor only)
+   * @param penalty penalty variable or undefined
+   * @returns the job
+   * @throws {TypeError} a metric other than GammaFactor, a namespace quantity object
+   */
+  protected override executorJob(
+    metrics: Record<string, SpikeMetric>,
+    penalty: string | undefined,
+  ): SpikeFitJob {
+    const m = metrics.spikes;
+    if (!(m instanceof GammaFactor) || m.constructor !== GammaFactor) {
+      throw new TypeError(
+        `the metric (${m.constructor.name}) cannot run on an executor yet; use GammaFactor`,
+      );
+    }
+    return {
+      ...this.executorJobBase(penalty),
+      kind: "spike",
+      output: this.output.map((r) => Float64Array.from(r)),
+      metric: {
+        spikes: {
+          kind: "gamma",
+          tStart: m.tStart,
+          normalization: m.normalization,
+          delta: m.delta,
+          time: m.time,
+          rateCorrection: m.rateCorrection,
+        },
+      },
+    };
   }
 
   /** Build the runner of one batch of parameter sets. */

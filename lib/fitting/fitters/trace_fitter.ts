@@ -7,6 +7,7 @@
 import { Runner } from "../../simulation/runner.ts";
 import type { Dimension } from "../../units/dimension.ts";
 import { MSEMetric } from "../metrics/mse.ts";
+import type { MetricSpec, TraceFitJob } from "../executor.ts";
 import { TraceMetric } from "../metrics/metric.ts";
 import {
   type RefineOptions,
@@ -113,6 +114,40 @@ export class TraceFitter extends Fitter<TraceMetric> {
   protected errorDimension(metrics: Record<string, TraceMetric>): Dimension {
     const v = this.outputVars[0];
     return powDim(this.dimensionOf(v), metrics[v].errorUnitPower());
+  }
+
+  /**
+   * The problem as plain data for `fit({ executor })`.
+   * @param metrics metric per output variable (MSEMetric only)
+   * @param penalty penalty variable or undefined
+   * @returns the job
+   * @throws {TypeError} a metric other than MSEMetric, a namespace quantity object
+   */
+  protected override executorJob(
+    metrics: Record<string, TraceMetric>,
+    penalty: string | undefined,
+  ): TraceFitJob {
+    const metric: Record<string, MetricSpec> = {};
+    for (const v of this.outputVars) {
+      const m = metrics[v];
+      if (!(m instanceof MSEMetric) || m.constructor !== MSEMetric) {
+        throw new TypeError(
+          `the metric of '${v}' (${m.constructor.name}) cannot run on an executor yet; use MSEMetric`,
+        );
+      }
+      metric[v] = {
+        kind: "mse",
+        tStart: m.tStart,
+        normalization: m.normalization,
+        tWeights: m.tWeights,
+      };
+    }
+    return {
+      ...this.executorJobBase(penalty),
+      kind: "trace",
+      output: { ...this.output } as Record<string, Float64Array[]>,
+      metric,
+    };
   }
 
   /** Build the runner of one batch of parameter sets. */

@@ -199,6 +199,43 @@ export interface EstimatorTrainResult {
   samplesPerSecond: number;
   /** True when stopped by the patience criterion. */
   converged: boolean;
+  /** Optimisation steps attempted (minibatches trained on). */
+  steps: number;
+  /**
+   * Steps skipped because the gradient was not finite (NaN/Infinity); the
+   * weights were left unchanged for them. More than
+   * {@linkcode SKIPPED_STEPS_WARN_FRACTION} of the steps prints a warning.
+   */
+  skippedSteps: number;
+}
+
+/** Fraction of skipped (non-finite gradient) steps above which training warns. */
+export const SKIPPED_STEPS_WARN_FRACTION = 0.01;
+
+/**
+ * Steps and skipped steps of `opt` since a snapshot, with a warning when
+ * more than {@linkcode SKIPPED_STEPS_WARN_FRACTION} were skipped.
+ * @param opt the optimizer
+ * @param before its `steps` and `skipped` when training started
+ * @param label what was trained (for the warning)
+ * @returns the counts for the training summary
+ */
+export function skippedStepSummary(
+  opt: Adam,
+  before: { steps: number; skipped: number },
+  label: string,
+): { steps: number; skippedSteps: number } {
+  const steps = opt.steps - before.steps;
+  const skippedSteps = opt.skipped - before.skipped;
+  if (steps > 0 && skippedSteps > SKIPPED_STEPS_WARN_FRACTION * steps) {
+    console.warn(
+      `neurofit: ${label}: ${skippedSteps} of ${steps} training steps ` +
+        `(${(100 * skippedSteps / steps).toFixed(1)}%) were skipped because ` +
+        `the gradient was not finite; the training data may contain extreme ` +
+        `values or the learning rate may be too high`,
+    );
+  }
+  return { steps, skippedSteps };
 }
 
 /**
@@ -1088,9 +1125,21 @@ export async function trainLoop(
       `trainingBatchSize must be a positive integer, got ${bs}`,
     );
   }
-  if (!(lr > 0)) throw new RangeError(`learningRate must be > 0, got ${lr}`);
-  if (!(maxEpochs >= 1)) {
-    throw new RangeError(`maxEpochs must be >= 1, got ${maxEpochs}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) {
+    throw new RangeError(`learningRate must be finite and > 0, got ${lr}`);
+  }
+  if (!(maxEpochs >= 1) || !Number.isInteger(maxEpochs)) {
+    throw new RangeError(
+      `maxEpochs must be a positive integer, got ${maxEpochs}`,
+    );
+  }
+  if (!(patience >= 1) || !Number.isInteger(patience)) {
+    throw new RangeError(
+      `stopAfterEpochs must be a positive integer, got ${patience}`,
+    );
+  }
+  if (!(clip > 0)) {
+    throw new RangeError(`clipMaxNorm must be > 0, got ${clip}`);
   }
   const rng = new Rng(options.seed ?? 0);
   if (!options.resumeTraining || !model.adam) {
@@ -1098,6 +1147,7 @@ export async function trainLoop(
   }
   const opt = model.adam;
   opt.lr = lr;
+  const before = { steps: opt.steps, skipped: opt.skipped };
   const d = train.dTheta;
   const dx = train.dX;
   const bar = options.showProgress === false
@@ -1189,6 +1239,7 @@ export async function trainLoop(
     trainingTime: (performance.now() - t0) / 1000,
     samplesPerSecond: trainTime > 0 ? trainRows / (trainTime / 1000) : 0,
     converged,
+    ...skippedStepSummary(opt, before, model.label),
   };
 }
 
@@ -1239,6 +1290,10 @@ export class Adam {
   #v: Float32Array[];
   #t = 0;
   #masks: (Float32Array | null)[];
+  /** Steps attempted. */
+  steps = 0;
+  /** Steps skipped for a non-finite gradient. */
+  skipped = 0;
 
   constructor(params: Float32Array[], masks: (Float32Array | null)[]) {
     this.params = params;
@@ -1258,7 +1313,11 @@ export class Adam {
       } else for (let j = 0; j < g.length; j++) sq += g[j] * g[j];
     }
     const norm = Math.sqrt(sq);
-    if (!Number.isFinite(norm)) return false;
+    this.steps++;
+    if (!Number.isFinite(norm)) {
+      this.skipped++;
+      return false;
+    }
     const c = norm > clip ? clip / (norm + 1e-6) : 1;
     this.#t++;
     const b1 = 0.9, b2 = 0.999, eps = 1e-8;

@@ -28,6 +28,7 @@ import {
 import {
   Adam,
   type EstimatorTrainResult,
+  skippedStepSummary,
   type ZScoreStats,
 } from "./density_estimator.ts";
 
@@ -647,6 +648,7 @@ export class RatioClassifier {
     }
     const opt = this.#adam;
     opt.lr = lr;
+    const before = { steps: opt.steps, skipped: opt.skipped };
     const bar = options.showProgress === false
       ? null
       : new ProgressBar(Math.min(maxEpochs, 1000), {
@@ -738,6 +740,11 @@ export class RatioClassifier {
       trainingTime: (performance.now() - t0) / 1000,
       samplesPerSecond: trainTime > 0 ? trainRows / (trainTime / 1000) : 0,
       converged,
+      ...skippedStepSummary(
+        opt,
+        before,
+        `training ${this.config.kind} (${loss.type})`,
+      ),
     };
   }
 

@@ -355,6 +355,8 @@ export class MNLE {
       round: 0,
       loss: "ml",
       converged: res.converged,
+      steps: res.steps,
+      skippedSteps: res.skippedSteps,
       backend: activeBackend(),
     };
   }

@@ -213,6 +213,8 @@ export class NLE {
       round: 0,
       loss: "ml",
       converged: res.converged,
+      steps: res.steps,
+      skippedSteps: res.skippedSteps,
       backend: activeBackend(),
     };
   }

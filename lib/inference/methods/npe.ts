@@ -136,6 +136,13 @@ export interface TrainingSummary {
   loss: "ml" | "atomic";
   /** True when stopped by the patience criterion (not maxEpochs). */
   converged: boolean;
+  /** Optimisation steps (minibatches) of this training run. */
+  steps: number;
+  /**
+   * Steps skipped for a non-finite gradient (weights unchanged); above 1% of
+   * the steps training prints a warning.
+   */
+  skippedSteps: number;
   /** tfjs backend used. */
   backend: string;
 }
@@ -388,6 +395,8 @@ export class NPE {
       round: this.#round,
       loss: atomic ? "atomic" : "ml",
       converged: res.converged,
+      steps: res.steps,
+      skippedSteps: res.skippedSteps,
       backend: activeBackend(),
     };
   }

@@ -127,6 +127,13 @@ export interface NRETrainingSummary {
   loss: RatioLoss["type"];
   /** True when stopped by the patience criterion (not maxEpochs). */
   converged: boolean;
+  /** Optimisation steps (minibatches) of this training run. */
+  steps: number;
+  /**
+   * Steps skipped for a non-finite gradient (weights unchanged); above 1% of
+   * the steps training prints a warning.
+   */
+  skippedSteps: number;
   /** tfjs backend used. */
   backend: string;
 }
@@ -276,6 +283,8 @@ export abstract class RatioEstimation {
       round: 0,
       loss: loss.type,
       converged: res.converged,
+      steps: res.steps,
+      skippedSteps: res.skippedSteps,
       backend: activeBackend(),
     };
   }

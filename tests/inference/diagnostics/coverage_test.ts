@@ -65,8 +65,13 @@ Deno.test("expected coverage on gaussian_linear (analytic posteriors)", async ()
   });
   console.log("exact", exact.coverage.map((v) => v.toFixed(2)).join(" "));
   assert.equal(exact.levels.length, 21);
-  assert.ok(exact.maxDeviation < 0.08, `max deviation ${exact.maxDeviation}`);
-  assert.ok(exact.ksPValue > 0.01, `KS p ${exact.ksPValue}`);
+  // For the exact posterior the empirical coverage curve of 300 ranks is an
+  // empirical CDF of uniforms: sqrt(300) * max deviation is at most the
+  // Kolmogorov statistic, P(K > 1.95) = 0.1%, so the bar is
+  // 1.95 / sqrt(300) = 0.113 (the former 0.08 = 1.39 / sqrt(300) failed the
+  // exact answer with probability up to 4%); the KS p-value at 0.001 likewise
+  assert.ok(exact.maxDeviation < 0.113, `max deviation ${exact.maxDeviation}`);
+  assert.ok(exact.ksPValue > 0.001, `KS p ${exact.ksPValue}`);
   const svg = coveragePlot({ levels: exact.levels, coverage: exact.coverage });
   assert.equal((svg.match(/class="coverage"/g) ?? []).length, 1);
 
@@ -79,7 +84,7 @@ Deno.test("expected coverage on gaussian_linear (analytic posteriors)", async ()
     narrow.meanDeviation < -0.1,
     `mean deviation ${narrow.meanDeviation}`,
   );
-  assert.ok(narrow.ksPValue < 0.01);
+  assert.ok(narrow.ksPValue < 0.001);
   // Coverage of the 50 % HPD region of an over-confident posterior is far below 50 %.
   assert.ok(narrow.coverage[10] < 0.35, `${narrow.coverage[10]}`);
 
@@ -88,7 +93,7 @@ Deno.test("expected coverage on gaussian_linear (analytic posteriors)", async ()
     posterior: gaussianPosterior(1.25),
   });
   assert.ok(wide.meanDeviation > 0.1, `mean deviation ${wide.meanDeviation}`);
-  assert.ok(wide.ksPValue < 0.01);
+  assert.ok(wide.ksPValue < 0.001);
   await assert.rejects(
     () =>
       expectedCoverage({
@@ -120,8 +125,10 @@ Deno.test("expected coverage of an NPE DirectPosterior (logProb path)", async ()
     seed: 3,
   });
   console.log("NPE", c.coverage.map((v) => v.toFixed(2)).join(" "));
-  assert.ok(c.maxDeviation < 0.12, `max deviation ${c.maxDeviation}`);
-  assert.ok(c.ksPValue > 0.01, `KS p ${c.ksPValue}`);
+  // 200 ranks: the exact posterior exceeds 1.95 / sqrt(200) = 0.138 with
+  // probability <= 0.1% (see above); a learned MDN gets the same bar
+  assert.ok(c.maxDeviation < 0.138, `max deviation ${c.maxDeviation}`);
+  assert.ok(c.ksPValue > 0.001, `KS p ${c.ksPValue}`);
   posterior.dispose();
   npe.dispose();
 });

@@ -344,3 +344,71 @@ Deno.test("MAF with batch norm (sbi's MAF of the sbibm benchmark)", async (t) =>
     },
   );
 });
+
+Deno.test("training counts steps skipped for non-finite gradients", async (t) => {
+  const n = 400;
+  const d = 1;
+  const { theta, x } = toy(n, d, 3);
+  const { tr, va } = splitToy(theta, x, n, d);
+  // 360 training rows in batches of 50: 8 steps per epoch (last batch of 10)
+  const steps = 3 * Math.ceil(360 / 50);
+  const warnings: string[] = [];
+  const warn = console.warn;
+  const capture = async <T>(f: () => Promise<T>): Promise<T> => {
+    console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+    try {
+      return await f();
+    } finally {
+      console.warn = warn;
+    }
+  };
+  await t.step("healthy training: no step skipped, no warning", async () => {
+    const est = await DensityEstimator.create("mdn", zScoreStats(theta, x, n), {
+      seed: 2,
+    });
+    const res = await capture(() =>
+      est.train(tr, va, {
+        maxEpochs: 3,
+        trainingBatchSize: 50,
+        showProgress: false,
+      })
+    );
+    est.dispose();
+    assert.equal(res.steps, steps);
+    assert.equal(res.skippedSteps, 0);
+    assert.deepEqual(warnings.filter((w) => /skipped/.test(w)), []);
+  });
+  await t.step(
+    "a diverging run (learning rate 1e6) counts the skipped steps and warns",
+    async () => {
+      const est = await DensityEstimator.create(
+        "mdn",
+        zScoreStats(theta, x, n),
+        { seed: 2 },
+      );
+      const res = await capture(() =>
+        est.train(tr, va, {
+          maxEpochs: 3,
+          trainingBatchSize: 50,
+          learningRate: 1e6,
+          showProgress: false,
+        })
+      );
+      est.dispose();
+      assert.equal(res.steps, steps);
+      // the first step is finite; its huge update makes the rest non-finite
+      assert.ok(
+        res.skippedSteps > 0.01 * steps,
+        `skipped ${res.skippedSteps} of ${steps}`,
+      );
+      const w = warnings.filter((m) =>
+        /were skipped because the gradient/.test(m)
+      );
+      assert.equal(w.length, 1, warnings.join("\n"));
+      assert.match(
+        w[0],
+        new RegExp(`${res.skippedSteps} of ${steps} training steps`),
+      );
+    },
+  );
+});

@@ -70,35 +70,40 @@ Deno.test("MNLE recovers drift and boundary of a drift-diffusion model", async (
     numChains: 10,
     initCandidates: 1000,
   });
-  // Five seeded observations of 20 trials each. The check is per marginal
-  // (central 95% interval), i.e. 10 checks: a perfectly calibrated posterior
-  // passes all of them with probability ~0.6, so the observation seeds are
-  // fixed; with seeds 200+k the boundary a* = 0.8 of observation 3 fell just
-  // below its interval ([0.849, 1.212]), with 300+k all ten hold.
+  // Five observations of 20 trials each, a central 95% interval per
+  // marginal: 10 checks. For a calibrated posterior the number of truths
+  // outside their interval is ~ Binomial(10, 0.05) (the two marginals of one
+  // observation are not independent; the bound below has room for that):
+  // P(misses >= 5) = 6.4e-5, P(misses >= 4) = 1.0e-3. So at most 4 misses,
+  // whatever the observation seeds (earlier versions asserted all ten and
+  // picked the seeds that passed).
   const truths = [[1, 1.2], [-0.5, 0.9], [0.3, 1.6], [1.5, 0.8], [-1.2, 1.5]];
   const report: string[] = [];
+  let misses = 0;
   for (let k = 0; k < truths.length; k++) {
-    const trials = ddm(Array.from({ length: 20 }, () => truths[k]), 300 + k);
+    const trials = ddm(Array.from({ length: 20 }, () => truths[k]), 100 + k);
     const samples = await posterior.sample(300, { x: trials, seed: 10 + k });
     assert.equal(samples.rows, 300);
     for (let j = 0; j < 2; j++) {
       const col = Array.from(samples.col(j)).sort((a, b) => a - b);
       const lo = quantile(col, 0.025), hi = quantile(col, 0.975);
+      const inside = lo <= truths[k][j] && truths[k][j] <= hi;
+      if (!inside) misses++;
       report.push(
         `θ*${k}[${j}] = ${truths[k][j]} in [${lo.toFixed(3)}, ${
           hi.toFixed(3)
-        }]`,
-      );
-      assert.ok(
-        lo <= truths[k][j] && truths[k][j] <= hi,
-        `observation ${k}: θ*[${j}] = ${
-          truths[k][j]
-        } outside the 95% interval [${lo}, ${hi}]`,
+        }]${inside ? "" : " (outside)"}`,
       );
       // informative: 20 trials pin θ down far more tightly than the prior
       assert.ok(hi - lo < 0.6 * (j === 0 ? 4 : 1.4), `interval ${lo}..${hi}`);
     }
   }
+  assert.ok(
+    misses <= 4,
+    `${misses} of 10 truths outside their 95% intervals:\n  ${
+      report.join("\n  ")
+    }`,
+  );
   const tEnd = performance.now();
   console.log(
     `MNLE: simulate ${((tSim - t0) / 1000).toFixed(1)} s, train ${

@@ -68,6 +68,9 @@ Deno.test("NPE", async (t) => {
     assert.equal(s.nSimulations, 297);
     assert.equal(s.nTrain + s.nValidation, 297);
     assert.equal(s.nValidation, 29);
+    // one epoch of 268 rows in batches of 200 (default): 2 steps, none skipped
+    assert.equal(s.steps, 2);
+    assert.equal(s.skippedSteps, 0);
     npe.dispose();
   });
 

@@ -39,9 +39,10 @@ function modeCounts(data: ArrayLike<number>, n: number): number[] {
 Deno.test("sirInit starts chains in every mode of a four-mode potential", () => {
   const init = sirInit(fourModes, box, 40, new Rng(7));
   const c = modeCounts(init, 40);
-  // each chain picks a mode with probability 1/4: P(some mode < 3 of 40) ~ 1e-3
+  // each chain picks a mode with probability 1/4: P(some mode < 2 of 40) =
+  // 4 P(Binomial(40, 1/4) <= 1) = 5.8e-4 (< 3 of 40 would be 4.1e-3)
   for (const [k, n] of c.entries()) {
-    assert.ok(n >= 3, `mode ${k} got ${n} of 40 chains (${c})`);
+    assert.ok(n >= 2, `mode ${k} got ${n} of 40 chains (${c})`);
   }
   // every start lies near a centre (the resampling follows the potential)
   for (let i = 0; i < 40; i++) {
@@ -61,8 +62,10 @@ Deno.test("MCMCPosterior finds the four modes with their weights", async () => {
   const s = await post.sample(8000, { x: [0], seed: 3 });
   const c = modeCounts(s.data, s.rows);
   for (const [k, n] of c.entries()) {
-    // 100 chains split 25 ± 4.3 per mode
-    assert.ok(n / s.rows > 0.13 && n / s.rows < 0.37, `mode ${k}: ${c}`);
+    // 100 chains split Binomial(100, 1/4) = 25 ± 4.3 per mode (chains do not
+    // cross between these modes): 9..41 chains hold with probability
+    // 1 - 4 * 1.6e-4 = 99.94% (the former 13..37 failed 1.5% of the time)
+    assert.ok(n / s.rows > 0.085 && n / s.rows < 0.415, `mode ${k}: ${c}`);
   }
   post.dispose();
 });
