@@ -5,7 +5,7 @@
  */
 
 import { DataFormatError } from "./errors.ts";
-import type { CsvReadOptions } from "./csv.ts";
+import type { CsvReadOptions } from "./csv_options.ts";
 
 const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 

@@ -29,7 +29,7 @@ import {
   parseNpyPreamble,
   shapeRepr,
 } from "./_npy_header.ts";
-import type { CsvReadOptions } from "./csv.ts";
+import type { CsvReadOptions } from "./csv_options.ts";
 import { rawItemSize, readRawDescription } from "./raw.ts";
 import type { RecordingChunk } from "./_chunk_type.ts";
 import { recordingChunks } from "./recordings.ts";

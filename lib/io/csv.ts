@@ -20,28 +20,9 @@ import {
   utf8Length,
 } from "./_csv_rows.ts";
 import { DataFormatError } from "./errors.ts";
+import type { CsvReadOptions } from "./csv_options.ts";
 
-/** Options of {@linkcode parseCsvMatrix} and {@linkcode readCsvMatrix}. */
-export interface CsvReadOptions {
-  /**
-   * Whether the first record is a header. `"auto"` (default): it is a header
-   * when any of its cells is not a number (an empty cell counts as not a
-   * number, so pandas' `,0,1,2` header is recognised).
-   */
-  header?: "auto" | boolean;
-  /**
-   * Whether the first column is an index to drop. `"auto"` (default): true
-   * when there is a header whose first cell is empty or `Unnamed: 0` (pandas'
-   * layout), false otherwise.
-   */
-  indexColumn?: "auto" | boolean;
-  /** Factor applied to every value, e.g. `1e-3` for mV → V. Default 1. */
-  scale?: number;
-  /** Field separator, one character. Default `","`. */
-  delimiter?: string;
-  /** Empty data cells: `"error"` (default) or `"nan"` (pandas writes NaN as empty). */
-  missing?: "error" | "nan";
-}
+export type { CsvReadOptions } from "./csv_options.ts";
 
 /** A numeric matrix read from CSV: one `Float64Array` per data row. */
 export interface CsvMatrix {

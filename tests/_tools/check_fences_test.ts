@@ -46,8 +46,6 @@ Deno.test("checkFences()", async (t) => {
         'await import("./streamed_online_fitter.ts");\n',
       "lib/fitting/refine.ts": 'import "./trace_fitter.ts";\n',
       "lib/fitting/trace_fitter.ts": 'import "./refine.ts";\n',
-      "lib/io/csv.ts": 'import "./_csv_rows.ts";\n',
-      "lib/io/_csv_rows.ts": 'import { x } from "./csv.ts";\n',
     };
     const root = plant({
       ...exceptions,
