@@ -30,8 +30,38 @@ import { MSEMetric } from "./metrics/mse.ts";
 import type { TraceMetric } from "./metrics/metric.ts";
 import { leastSquares, type LeastSquaresProblem } from "./_least_squares.ts";
 import { sensitivityEquations } from "./_sensitivity.ts";
-import type { ParamBounds, ValueWithUnit } from "./fitters/fitter.ts";
-import type { TraceFitter } from "./fitters/trace_fitter.ts";
+import type { Fitter, ParamBounds, ValueWithUnit } from "./fitters/fitter.ts";
+
+/**
+ * What {@linkcode refineTraceFitter} needs of a fitter: the model, the
+ * recorded traces, the last fit's bounds, metrics and best parameters, and
+ * the parameter helpers. `TraceFitter` is one; the interface keeps this
+ * module independent of it (no import cycle).
+ */
+export interface RefineProblem extends
+  Pick<
+    Fitter<TraceMetric>,
+    | "model"
+    | "equations"
+    | "modelOptions"
+    | "dt"
+    | "nTraces"
+    | "nSteps"
+    | "input"
+    | "outputVars"
+    | "device"
+    | "seed"
+    | "bounds"
+    | "fixedParams"
+    | "metric"
+    | "bestParams"
+    | "parseBounds"
+    | "generateParams"
+    | "initValues"
+  > {
+  /** The target traces, one set of rows per output variable. */
+  readonly output: Readonly<Record<string, Float64Array[]>>;
+}
 
 /** Options of `TraceFitter.refine`. */
 export interface RefineOptions {
@@ -91,7 +121,7 @@ interface Term {
 }
 
 const sensCache = new WeakMap<
-  TraceFitter,
+  RefineProblem,
   Map<
     string,
     {
@@ -112,7 +142,7 @@ const sensCache = new WeakMap<
  * @throws {RangeError} unknown parameters, inverted bounds
  */
 export async function refineTraceFitter(
-  fitter: TraceFitter,
+  fitter: RefineProblem,
   options: RefineOptions = {},
 ): Promise<RefineResult> {
   // start point

@@ -44,8 +44,6 @@ Deno.test("checkFences()", async (t) => {
         'import "./online_trace_fitter.ts";\nDeno.exit(0);\n',
       "lib/fitting/fitters/online_trace_fitter.ts":
         'await import("./streamed_online_fitter.ts");\n',
-      "lib/fitting/refine.ts": 'import "./trace_fitter.ts";\n',
-      "lib/fitting/trace_fitter.ts": 'import "./refine.ts";\n',
     };
     const root = plant({
       ...exceptions,
