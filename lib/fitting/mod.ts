@@ -60,6 +60,7 @@ export {
   OnlineTraceFitter,
   type OnlineTraceFitterOptions,
 } from "./fitters/online_trace_fitter.ts";
+export { OnlineTraceFitterBase } from "./fitters/online_trace_base.ts";
 export {
   type ChunkObserver,
   type RecordingFileSource,

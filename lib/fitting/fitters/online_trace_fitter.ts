@@ -2,53 +2,30 @@
  * `OnlineTraceFitter`: like `TraceFitter` with a mean squared error, but the
  * squared error is accumulated inside the simulation kernel step by step
  * against `<var>_target`, so no trace is stored (reference:
- * brian2modelfitting `OnlineTraceFitter`). Memory does not grow with the
- * number of samples × steps.
- *
- * Difference from the reference (REFERENCE_NOTES, "Bugs and quirks"): the
- * reference adds `(v - v_target)**2` in the `end` slot, i.e. it compares the
- * value after the update, v(t_{k+1}), with target sample k (a one-step lag),
- * and divides by `(duration - t_start)/defaultclock.dt` instead of the number
- * of compared samples. Here sample k (the state at t_k before the update,
- * what TraceFitter records) is compared with target sample k, and the sum is
- * divided by the number of compared samples, so both fitters report the same
- * MSE for the same parameters (verified in the tests on the tutorial data).
+ * brian2modelfitting `OnlineTraceFitter`). The implementation is
+ * `online_trace_base.ts` (see its documentation for the differences from the
+ * reference); this module adds {@linkcode OnlineTraceFitter.create}, which
+ * builds the streamed fitter of `streamed_online_fitter.ts` for files and
+ * streams. Both fitters extend `OnlineTraceFitterBase`, so neither module
+ * imports the other's importer (no cycle, no dynamic import).
  * @module
  */
-import { Runner } from "../../simulation/runner.ts";
-import type { Dimension } from "../../units/dimension.ts";
-import { MSEMetric } from "../metrics/mse.ts";
 import {
-  type BatchErrors,
-  type BatchRun,
-  Fitter,
-  type FitterOptions,
-  powDim,
-  type TraceRows,
-} from "./fitter.ts";
-import { isTraceSource, outputVariables, toRows } from "./_util.ts";
+  OnlineTraceFitterBase,
+  type OnlineTraceFitterOptions,
+} from "./online_trace_base.ts";
 import {
-  type RefineBlock,
-  streamedRefine,
-  type StreamedRefineOptions,
-  type StreamedRefineResult,
-} from "./streamed_refine.ts";
-import type {
   StreamedOnlineTraceFitter,
-  StreamedOnlineTraceFitterOptions,
+  type StreamedOnlineTraceFitterOptions,
 } from "./streamed_online_fitter.ts";
 
-/** Options of {@linkcode OnlineTraceFitter}. */
-export interface OnlineTraceFitterOptions extends FitterOptions {
-  /** Recorded traces (SI) of exactly one output variable, same shape as the inputs, e.g. `{ v: voltages }`. */
-  output: Record<string, TraceRows>;
-  /** Samples before this time (s) are not compared. Default 0. */
-  tStart?: number;
-}
+export type { OnlineTraceFitterOptions };
 
 /**
  * A trace fitter whose mean squared error is accumulated during the
- * simulation.
+ * simulation. `new OnlineTraceFitter(options)` fits in-memory traces;
+ * {@linkcode OnlineTraceFitter.create} also takes files and streams.
+ * Streamed fitters are instances of this class too (`instanceof`).
  *
  * @example
  * ```ts
@@ -68,61 +45,7 @@ export interface OnlineTraceFitterOptions extends FitterOptions {
  * assert.ok(Math.abs(params.c - 0.02) < 1e-3);
  * ```
  */
-export class OnlineTraceFitter extends Fitter<MSEMetric> {
-  /** Target traces of the output variable (SI). */
-  readonly output: Readonly<Record<string, Float64Array[]>>;
-  /** Start of the compared window (s). */
-  readonly tStart: number;
-
-  /**
-   * Create an online trace fitter.
-   * @param options model, input, output (one variable), dt, nSamples (default 30),
-   *   tStart, method, threshold, reset, refractory, paramInit, penalty,
-   *   namespace, inputUnits, device, seed
-   * @throws {TypeError} bad shapes, several output variables, unknown names
-   * @throws {RangeError} NaN/infinite data, bad dt, nSamples or tStart
-   */
-  constructor(options: OnlineTraceFitterOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("OnlineTraceFitter needs an options object");
-    }
-    for (const k of ["input", "output"] as const) {
-      for (const [name, v] of Object.entries(options[k] ?? {})) {
-        if (isTraceSource(v)) {
-          throw new TypeError(
-            `${k} '${name}' is a file or a stream, not in-memory traces: use \`await OnlineTraceFitter.create(options)\`, which reads it in blocks every round`,
-          );
-        }
-      }
-    }
-    const out = options.output;
-    const vars = outputVariables(out);
-    if (vars.length !== 1) {
-      throw new TypeError(
-        `OnlineTraceFitter fits exactly one output variable, got ${vars.length} (${
-          vars.join(", ")
-        })`,
-      );
-    }
-    super(options, vars, vars, { nSamples: 30 });
-    const tStart = options.tStart ?? 0;
-    if (typeof tStart !== "number" || !Number.isFinite(tStart) || tStart < 0) {
-      throw new RangeError(
-        `tStart must be a finite number >= 0 (seconds), got ${tStart}`,
-      );
-    }
-    this.tStart = tStart;
-    const r = toRows(out[vars[0]], `output '${vars[0]}'`);
-    if (r.length !== this.nTraces || r[0].length !== this.nSteps) {
-      throw new TypeError(
-        `output '${vars[0]}' has shape [${r.length}, ${
-          r[0].length
-        }] but the input has shape [${this.nTraces}, ${this.nSteps}]`,
-      );
-    }
-    this.output = { [vars[0]]: r };
-  }
-
+export class OnlineTraceFitter extends OnlineTraceFitterBase {
   /**
    * Create an online trace fitter whose inputs and output may be files or
    * streams: a path (`.f32`, `.f64`, `.npy`, `.csv`), `{ path, format, ... }`,
@@ -149,172 +72,23 @@ export class OnlineTraceFitter extends Fitter<MSEMetric> {
   static async create(
     options: StreamedOnlineTraceFitterOptions,
   ): Promise<StreamedOnlineTraceFitter> {
-    // loaded on demand: the streamed fitter extends this class
-    const m = await import("./streamed_online_fitter.ts");
-    return await m.StreamedOnlineTraceFitter.open(options);
+    return await StreamedOnlineTraceFitter.open(options);
   }
 
   /**
-   * Release resources (temporary files of streamed fitters; nothing for
-   * in-memory traces).
-   * @returns when done
+   * `x instanceof OnlineTraceFitter`: true for every online trace fitter,
+   * the streamed ones included (they extend the shared base class). For
+   * subclasses of this class, the ordinary prototype check.
+   * @param x any value
+   * @returns whether `x` is an online trace fitter
    */
-  dispose(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /**
-   * Local refinement by streamed Levenberg–Marquardt: every pass simulates
-   * one parameter set with its forward sensitivity equations, block by
-   * block, and accumulates `JᵀJ` and `Jᵀr`, so memory is O(p²) plus one
-   * block, whatever the length of the recordings (files are re-read every
-   * pass). The objective is `fit`'s (MSE after `tStart`, weights,
-   * normalization); bounds and fixed values as in `fit` (default: the last
-   * fit's), parameters scaled to their bounds. Sensitivities are exact for
-   * models without resets; they are not carried through threshold
-   * crossings (no saltation), so on spiking models with resets the Jacobian
-   * is approximate.
-   * @param options start point (default the best parameters), bounds,
-   *   metric, maxPasses (default 20), ftol, xtol, paramInit, blockSamples,
-   *   callback
-   * @returns the refined parameters, their error, passes over the data
-   * @throws {TypeError} no start point or bounds, a non-MSE metric
-   * @throws {RangeError} bad options, a non-finite error at the start
-   */
-  refine(options: StreamedRefineOptions = {}): Promise<StreamedRefineResult> {
-    return streamedRefine({
-      fitter: this,
-      blocks: (n) => this.refineBlocks(n),
-      blockSamples: this.refineBlockSamples,
-    }, options);
-  }
-
-  /** Default samples per block of `refine`. */
-  protected get refineBlockSamples(): number {
-    return 65536;
-  }
-
-  /**
-   * The recordings block by block (for `refine`).
-   * @param n samples per block
-   */
-  protected async *refineBlocks(
-    n: number,
-  ): AsyncGenerator<RefineBlock, void, undefined> {
-    const out = this.output[this.outputVars[0]];
-    for (let a = 0; a < this.nSteps; a += n) {
-      const b = Math.min(this.nSteps, a + n);
-      const input: Record<string, Float64Array[]> = {};
-      for (const [k, rows] of Object.entries(this.input)) {
-        input[k] = rows.map((r) => r.subarray(a, b));
-      }
-      yield {
-        start: a,
-        samples: b - a,
-        input,
-        output: out.map((r) => r.subarray(a, b)),
-      };
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (this !== OnlineTraceFitter) {
+      return Function.prototype[Symbol.hasInstance].call(this, x);
     }
-  }
-
-  /** The default metric of this fitter. */
-  protected defaultMetric(): MSEMetric {
-    return new MSEMetric({ tStart: this.tStart });
-  }
-
-  /** Whether `m` is a metric this fitter accepts. */
-  protected acceptsMetric(m: unknown): m is MSEMetric {
-    return m instanceof MSEMetric;
-  }
-
-  /** Name of the accepted kind of metric (for error messages). */
-  protected get metricKind(): string {
-    return "MSEMetric (the online fitter accumulates squared errors)";
-  }
-
-  /** The target traces given to the simulation as `<var>_target`. */
-  protected override targetRows(): Record<string, Float64Array[]> {
-    return this.output as Record<string, Float64Array[]>;
-  }
-
-  /** Dimension of the (unnormalized) total error. */
-  protected errorDimension(): Dimension {
-    return powDim(this.dimensionOf(this.outputVars[0]), 2);
-  }
-
-  /** Build the runner of one batch of parameter sets. */
-  protected async createBatch(
-    params: Record<string, Float64Array>,
-    init: Record<string, number | string | Float64Array>,
-    nSets: number,
-    metrics: Record<string, MSEMetric>,
-  ): Promise<BatchRun> {
-    const v = this.outputVars[0];
-    const m = metrics[v];
-    if (m.tWeights && m.tWeights.length !== this.nSteps) {
-      throw new TypeError(
-        `MSEMetric: tWeights has ${m.tWeights.length} values but the traces have ${this.nSteps} steps`,
-      );
-    }
-    const startStep = m.startStep(this.dt);
-    if (startStep >= this.nSteps) {
-      throw new RangeError(
-        `tStart = ${m.tStart} s is at or after the end of the traces (${this.nSteps} steps of ${this.dt} s)`,
-      );
-    }
-    const runner = await Runner.create(this.model, {
-      dt: this.dt,
-      nNeurons: nSets * this.nTraces,
-      input: this.input,
-      targets: this.output,
-      params,
-      init,
-      record: [],
-      device: this.device,
-      seed: this.seed,
-      accumulate: { variable: v, startStep, weights: m.tWeights ?? undefined },
-    });
-    return { runner, nSets };
-  }
-
-  /** Run a batch to the end and compute its errors. */
-  protected async batchErrors(
-    run: BatchRun,
-    metrics: Record<string, MSEMetric>,
-  ): Promise<BatchErrors> {
-    const v = this.outputVars[0];
-    const m = metrics[v];
-    await run.runner.step(this.nSteps);
-    const { sum, count } = await run.runner.accumulator();
-    const n2 = m.normalization * m.normalization;
-    const normalized = new Float64Array(run.nSets);
-    for (let s = 0; s < run.nSets; s++) {
-      let e = 0;
-      for (let t = 0; t < this.nTraces; t++) {
-        const n = s * this.nTraces + t;
-        e += sum[n] / count[n] / n2;
-      }
-      normalized[s] = e / this.nTraces;
-    }
-    return {
-      normalized: { [v]: normalized },
-      raw: { [v]: normalized.map((x) => m.revertNormalization(x)) },
-    };
-  }
-
-  /**
-   * Simulate the output variable with given or best parameters.
-   * @param options params (default: best), paramInit (overrides the constructor's), iteration (default 1e9)
-   * @returns rows per trace of the output variable
-   * @throws {TypeError} no parameters and no fit yet
-   */
-  generateTraces(
-    options: {
-      params?: Record<string, number | string>;
-      paramInit?: Record<string, number | string>;
-      iteration?: number;
-    } = {},
-  ): Promise<Record<string, Float64Array[]>> {
-    return this.generate({ ...options, outputVar: [...this.outputVars] });
+    return Function.prototype[Symbol.hasInstance].call(
+      OnlineTraceFitterBase,
+      x,
+    );
   }
 }

@@ -31,9 +31,9 @@
  * @module
  */
 import {
-  OnlineTraceFitter,
+  OnlineTraceFitterBase,
   type OnlineTraceFitterOptions,
-} from "./online_trace_fitter.ts";
+} from "./online_trace_base.ts";
 import type { BatchErrors, BatchRun, GenerateOptions } from "./fitter.ts";
 import type { MSEMetric } from "../metrics/mse.ts";
 import { isTraceSource, toRows, type TraceRows } from "./_util.ts";
@@ -531,7 +531,7 @@ const TOKEN: unique symbol = Symbol("token");
  * }
  * ```
  */
-export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
+export class StreamedOnlineTraceFitter extends OnlineTraceFitterBase {
   /** Samples simulated per block. */
   readonly blockSamples: number;
   /** How each recording is re-read per round: `"file"`, `"buffered"` (temporary file) or `"memory"`. */
@@ -668,6 +668,18 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitter {
       await removeTemps(replays);
       throw e;
     }
+  }
+
+  /**
+   * The same as {@linkcode StreamedOnlineTraceFitter.open} (the name the
+   * class had when it inherited `OnlineTraceFitter.create`).
+   * @param options see {@linkcode StreamedOnlineTraceFitter.open}
+   * @returns the fitter
+   */
+  static create(
+    options: StreamedOnlineTraceFitterOptions,
+  ): Promise<StreamedOnlineTraceFitter> {
+    return StreamedOnlineTraceFitter.open(options);
   }
 
   /** Progress reports: one per block (samples of the round so far, throughput) and one per finished round. */
