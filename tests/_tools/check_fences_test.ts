@@ -40,7 +40,6 @@ Deno.test("checkFences()", async (t) => {
     const exceptions = {
       "lib/inference/inferencer.ts": "Deno.exit(0);\n",
       "lib/inference/posteriors/file.ts": "Deno.exit(0);\n",
-      "lib/fitting/fitters/streamed_online_fitter.ts": "Deno.exit(0);\n",
     };
     const root = plant({
       ...exceptions,

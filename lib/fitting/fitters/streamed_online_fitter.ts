@@ -45,6 +45,11 @@ import {
   type ReadChunksOptions,
   type RecordingChunk,
 } from "../../io/chunks.ts";
+import {
+  bufferChunksToFile,
+  removeTempFile,
+  removeTempFileSync,
+} from "../../io/chunk_buffer.ts";
 import { Runner, type RunnerBlock } from "../../simulation/runner.ts";
 import type { RefineBlock } from "./streamed_refine.ts";
 import {
@@ -234,175 +239,34 @@ async function countFile(
 /** Default of {@linkcode StreamedOnlineTraceFitterOptions.maxBufferBytes}: 4 GiB. */
 export const MAX_BUFFER_BYTES: number = 4 * 1024 ** 3;
 
-/**
- * Temporary files alive in this process; removed (synchronously) when the
- * process ends normally or by `Deno.exit()` (the `unload` event), in case a
- * fitter was never disposed.
- */
-const liveTemps = new Set<string>();
-let unloadHooked = false;
-
-function trackTemp(path: string): void {
-  liveTemps.add(path);
-  if (!unloadHooked && typeof globalThis.addEventListener === "function") {
-    unloadHooked = true;
-    globalThis.addEventListener("unload", () => {
-      for (const t of liveTemps) {
-        try {
-          Deno.removeSync(t);
-        } catch { /* already gone */ }
-      }
-      liveTemps.clear();
-    });
-  }
-}
-
-async function removeTemp(path: string): Promise<void> {
-  liveTemps.delete(path);
-  await Deno.remove(path).catch(() => {});
-}
-
-function removeTempSync(path: string): void {
-  liveTemps.delete(path);
-  try {
-    Deno.removeSync(path);
-  } catch { /* already gone */ }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let o = 0;
-  while (o < bytes.length) o += await file.write(bytes.subarray(o));
-}
-
-/** True when every value of the chunk is exactly a float32 (NaN included). */
-function float32Exact(c: RecordingChunk): boolean {
-  for (const ch of c.channels) {
-    for (let j = 0; j < c.samples; j++) {
-      const v = ch[j];
-      if (Math.fround(v) !== v && v === v) return false;
-    }
-  }
-  return true;
-}
-
 async function bufferToFile(
   name: string,
   source: AsyncIterable<RecordingChunk>,
   tempDir: string | undefined,
   maxBytes: number,
 ): Promise<Replay> {
-  // The stream is kept at its own precision: float32 on disk while every
-  // value is exactly a float32 (a binary socket sends float32), switching
-  // the file to float64 (rewriting what came before) at the first value
-  // that is not.
-  let dtype: "f32" | "f64" = "f32";
-  const newTemp = async (suffix: string) => {
-    const p = await Deno.makeTempFile({
-      dir: tempDir,
-      prefix: "neurofit_stream_",
-      suffix,
-    });
-    trackTemp(p);
-    return p;
-  };
-  let path = await newTemp(".f32");
-  let file = await Deno.open(path, { write: true, truncate: true });
-  let nTraces = -1;
-  let nSteps = 0;
-  let last = new Float64Array(0);
-  try {
-    for await (const c of source) {
-      if (nTraces < 0) nTraces = c.channels.length;
-      else if (c.channels.length !== nTraces) {
-        throw new TypeError(
-          `recording '${name}': chunk at sample ${c.start} has ${c.channels.length} channel(s), earlier chunks ${nTraces}`,
-        );
-      }
-      const k = c.samples;
-      if (dtype === "f32" && !float32Exact(c)) {
-        // widen what was written so far to float64
-        file.close();
-        const wide = await newTemp(".f64");
-        const out = await Deno.open(wide, { write: true, truncate: true });
-        try {
-          if (nSteps > 0) {
-            for await (
-              const old of readChunks(path, {
-                format: "f32",
-                channels: nTraces,
-                chunkSamples: 65536,
-              })
-            ) {
-              await writeAll(out, interleave(old, nTraces, "f64"));
-            }
-          }
-        } catch (e) {
-          out.close();
-          await removeTemp(wide);
-          throw e;
-        }
-        await removeTemp(path);
-        path = wide;
-        file = out;
-        dtype = "f64";
-      }
-      const size = dtype === "f32" ? 4 : 8;
-      if ((nSteps + k) * nTraces * size > maxBytes) {
-        throw new RangeError(
-          `recording '${name}': buffering the stream to a temporary file would exceed maxBufferBytes = ${maxBytes} bytes at sample ${
-            nSteps + k
-          } (${nTraces} trace(s) of ${dtype}); raise maxBufferBytes or read the recording from a file`,
-        );
-      }
-      await writeAll(file, interleave(c, nTraces, dtype));
-      nSteps += k;
-      if (k > 0) last = Float64Array.from(c.channels, (ch) => ch[k - 1]);
-    }
-  } catch (e) {
-    file.close();
-    await removeTemp(path);
-    throw e;
-  }
-  file.close();
-  if (nSteps === 0) {
-    await removeTemp(path);
-    throw new RangeError(`recording '${name}' is empty`);
-  }
-  const format = dtype;
-  const finalPath = path;
+  const { path, dtype, nTraces, nSteps, last } = await bufferChunksToFile(
+    name,
+    source,
+    tempDir,
+    maxBytes,
+  );
   return {
     name,
     kind: "buffered",
     nTraces,
     nSteps,
     last,
-    tempFile: finalPath,
-    dtype: format,
+    tempFile: path,
+    dtype,
     open: (chunkSamples) =>
-      readChunks(finalPath, {
-        format,
+      readChunks(path, {
+        format: dtype,
         channels: nTraces,
         chunkSamples,
         reuseBuffers: true,
       }),
   };
-}
-
-/** The samples of a chunk interleaved by trace, as float32 or float64 bytes. */
-function interleave(
-  c: RecordingChunk,
-  nTraces: number,
-  dtype: "f32" | "f64",
-): Uint8Array {
-  const k = c.samples;
-  const buf = dtype === "f32"
-    ? new Float32Array(k * nTraces)
-    : new Float64Array(k * nTraces);
-  for (let t = 0; t < nTraces; t++) {
-    const ch = c.channels[t];
-    for (let j = 0; j < k; j++) buf[j * nTraces + t] = ch[j];
-  }
-  return new Uint8Array(buf.buffer);
 }
 
 async function toReplay(
@@ -728,7 +592,9 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitterBase {
     this.#closed = true;
     for (const l of this.#listeners) l.complete?.();
     this.#listeners.clear();
-    for (const r of this.#replays) if (r.tempFile) removeTempSync(r.tempFile);
+    for (const r of this.#replays) {
+      if (r.tempFile) removeTempFileSync(r.tempFile);
+    }
   }
 
   /**
@@ -978,6 +844,6 @@ async function closeAll(
 
 async function removeTemps(replays: Replay[]): Promise<void> {
   for (const r of replays) {
-    if (r.tempFile) await removeTemp(r.tempFile);
+    if (r.tempFile) await removeTempFile(r.tempFile);
   }
 }
