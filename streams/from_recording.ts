@@ -10,28 +10,16 @@ import {
   type RecordingChunk,
 } from "../lib/io/chunks.ts";
 import { EventLoopYield } from "./_yield.ts";
+import {
+  RECORDING_FILE,
+  type RecordingFile,
+} from "../lib/io/recording_file.ts";
 
 export type { ReadChunksOptions, RecordingChunk };
+export { RECORDING_FILE, type RecordingFile };
 
 /** What {@linkcode fromRecording} reads: a path or `file:` URL, bytes, or a byte stream. */
 export type RecordingSource = ChunkSource;
-
-/**
- * Marker attached to Observables made by {@linkcode fromRecording} from a
- * path: lets consumers (the streaming fitter) re-read the file directly
- * instead of buffering the stream.
- */
-export const RECORDING_FILE: unique symbol = Symbol.for(
-  "neurofit.streams.recordingFile",
-);
-
-/** The file behind a {@linkcode fromRecording} Observable (see {@linkcode RECORDING_FILE}). */
-export interface RecordingFile {
-  /** The path or URL. */
-  readonly path: string | URL;
-  /** The options it was opened with. */
-  readonly options: Readonly<ReadChunksOptions>;
-}
 
 /** An Observable of recording chunks that may name the file it reads. */
 export type RecordingObservable = Observable<RecordingChunk> & {

@@ -35,7 +35,7 @@ import { DataFormatError } from "../lib/io/errors.ts";
 import type { RecordingChunk } from "../lib/io/chunks.ts";
 import { SampleChunker } from "./_chunker.ts";
 import { readChunks } from "../lib/io/chunks.ts";
-import { RECORDING_FILE, type RecordingFile } from "./from_recording.ts";
+import { recordingFileOf } from "../lib/io/recording_file.ts";
 
 /** Wire formats of {@linkcode fromSocket} and {@linkcode toSocket}. */
 export type SocketFormat = "f32frames" | "text";
@@ -641,7 +641,7 @@ async function* chunksOf(
     yield src as readonly ArrayLike<number>[];
     return;
   }
-  const file = (src as { [RECORDING_FILE]?: RecordingFile })[RECORDING_FILE];
+  const file = recordingFileOf(src);
   if (file) {
     // a fromRecording(path) Observable: read the file chunk by chunk on demand
     for await (const c of readChunks(file.path, file.options)) yield c.channels;

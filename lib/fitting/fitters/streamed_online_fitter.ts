@@ -50,27 +50,13 @@ import {
   removeTempFile,
   removeTempFileSync,
 } from "../../io/chunk_buffer.ts";
+import { recordingFileOf } from "../../io/recording_file.ts";
 import { Runner, type RunnerBlock } from "../../simulation/runner.ts";
 import type { RefineBlock } from "./streamed_refine.ts";
 import {
   ProgressCounter,
   type StreamProgress,
 } from "../../_internal/stream_progress.ts";
-
-/**
- * The marker `fromRecording` (streams/) attaches to Observables made from a
- * path, so that the fitter re-reads the file instead of buffering the
- * stream (a registered symbol: no import of streams/ needed here).
- */
-const RECORDING_FILE: unique symbol = Symbol.for(
-  "neurofit.streams.recordingFile",
-);
-
-/** The file behind a `fromRecording` Observable. */
-interface RecordingFile {
-  readonly path: string | URL;
-  readonly options: Readonly<ReadChunksOptions>;
-}
 
 /** An observer of a {@linkcode Subscribable}. */
 export interface ChunkObserver<T> {
@@ -279,7 +265,7 @@ async function toReplay(
     src = { path: src };
   }
   if (isObservable(src)) {
-    const file = (src as { [RECORDING_FILE]?: RecordingFile })[RECORDING_FILE];
+    const file = recordingFileOf(src);
     if (file) src = { ...file.options, path: file.path };
     else return await bufferToFile(name, pull(src), tempDir, maxBytes);
   }
