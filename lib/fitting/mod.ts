@@ -69,12 +69,15 @@ export {
   type Subscribable,
   type TraceSource,
 } from "./fitters/streamed_online_fitter.ts";
-export { type RefineOptions, type RefineResult } from "./refine.ts";
+export {
+  type RefineOptions,
+  type RefineResult,
+} from "./refine/trace_refine.ts";
 export type {
   RefineBlock,
   StreamedRefineOptions,
   StreamedRefineResult,
-} from "./fitters/streamed_refine.ts";
+} from "./refine/streamed_refine.ts";
 export {
   type FitCallback,
   type FitCallbackFunction,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { leastSquares } from "../../lib/fitting/_least_squares.ts";
-import { sensitivityEquations } from "../../lib/fitting/_sensitivity.ts";
+import { leastSquares } from "../../lib/fitting/refine/_least_squares.ts";
+import { sensitivityEquations } from "../../lib/fitting/refine/_sensitivity.ts";
 import { TraceFitter } from "../../lib/fitting/fitters/trace_fitter.ts";
 import { MSEMetric } from "../../lib/fitting/metrics/mse.ts";
 import { GammaFactor } from "../../lib/fitting/metrics/gamma_factor.ts";

@@ -37,7 +37,7 @@ import {
   streamedRefine,
   type StreamedRefineOptions,
   type StreamedRefineResult,
-} from "./streamed_refine.ts";
+} from "../refine/streamed_refine.ts";
 
 /** Options of `OnlineTraceFitter` (in-memory traces). */
 export interface OnlineTraceFitterOptions extends FitterOptions {

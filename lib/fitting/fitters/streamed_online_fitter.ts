@@ -52,7 +52,7 @@ import {
 } from "../../io/chunk_buffer.ts";
 import { recordingFileOf } from "../../io/recording_file.ts";
 import { Runner, type RunnerBlock } from "../../simulation/runner.ts";
-import type { RefineBlock } from "./streamed_refine.ts";
+import type { RefineBlock } from "../refine/streamed_refine.ts";
 import {
   ProgressCounter,
   type StreamProgress,

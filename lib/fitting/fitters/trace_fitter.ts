@@ -13,7 +13,7 @@ import {
   type RefineOptions,
   type RefineResult,
   refineTraceFitter,
-} from "../refine.ts";
+} from "../refine/trace_refine.ts";
 import {
   type BatchErrors,
   type BatchRun,

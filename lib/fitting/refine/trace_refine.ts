@@ -24,13 +24,13 @@
  * integrated alongside the model.
  * @module
  */
-import { NeuronModel } from "../simulation/neuron_model.ts";
-import { Runner } from "../simulation/runner.ts";
-import { MSEMetric } from "./metrics/mse.ts";
-import type { TraceMetric } from "./metrics/metric.ts";
+import { NeuronModel } from "../../simulation/neuron_model.ts";
+import { Runner } from "../../simulation/runner.ts";
+import { MSEMetric } from "../metrics/mse.ts";
+import type { TraceMetric } from "../metrics/metric.ts";
 import { leastSquares, type LeastSquaresProblem } from "./_least_squares.ts";
 import { sensitivityEquations } from "./_sensitivity.ts";
-import type { Fitter, ParamBounds, ValueWithUnit } from "./fitters/fitter.ts";
+import type { Fitter, ParamBounds, ValueWithUnit } from "../fitters/fitter.ts";
 
 /**
  * What {@linkcode refineTraceFitter} needs of a fitter: the model, the

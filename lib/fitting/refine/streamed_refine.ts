@@ -6,7 +6,7 @@
  * `continueWith`) and accumulates the cost `Σ r²`, `Jᵀr` (p) and `JᵀJ`
  * (p × p) as the blocks go by: memory O(p² + block), not O(trace length).
  *
- * Residuals are those of `refine.ts`: `r = (v − d)/norm · sqrt(w/(count ·
+ * Residuals are those of `trace_refine.ts`: `r = (v − d)/norm · sqrt(w/(count ·
  * nTraces))` over the samples after `tStart`, so `Σ r²` is the fitter's
  * error. Parameters are scaled to `u = (x − lo)/(hi − lo)`. Step:
  * `(JᵀJ + λ·diag(JᵀJ)) δ = −Jᵀr` (Marquardt 1963), projected onto the box;
@@ -15,7 +15,7 @@
  * accepted.
  *
  * Resets: the sensitivities are not carried through threshold crossings
- * (no saltation/jump condition), as in `refine.ts`: they are exact for
+ * (no saltation/jump condition), as in `trace_refine.ts`: they are exact for
  * models without resets (passive, HH); for spiking models with resets the
  * Jacobian is only approximate, and a rejected-step sequence ends the
  * refinement at the best point found.
@@ -23,9 +23,9 @@
  */
 import { NeuronModel } from "../../simulation/neuron_model.ts";
 import { Runner } from "../../simulation/runner.ts";
-import { sensitivityEquations } from "../_sensitivity.ts";
+import { sensitivityEquations } from "./_sensitivity.ts";
 import { MSEMetric } from "../metrics/mse.ts";
-import type { Fitter, ParamBounds, ValueWithUnit } from "./fitter.ts";
+import type { Fitter, ParamBounds, ValueWithUnit } from "../fitters/fitter.ts";
 
 /** Options of `OnlineTraceFitter.refine`. */
 export interface StreamedRefineOptions {

@@ -15,7 +15,7 @@
  * reference): sensitivities are exact for models without resets.
  * @module
  */
-import { describeModel, type NamespaceValue } from "../equations/model.ts";
+import { describeModel, type NamespaceValue } from "../../equations/model.ts";
 import {
   bin,
   type Expr,
@@ -23,10 +23,10 @@ import {
   num,
   show,
   substitute,
-} from "../equations/ast.ts";
-import { dependsOn, derivative, simplify } from "../equations/symbolic.ts";
-import { parseExpression } from "../equations/expression.ts";
-import type { Dimension } from "../units/dimension.ts";
+} from "../../equations/ast.ts";
+import { dependsOn, derivative, simplify } from "../../equations/symbolic.ts";
+import { parseExpression } from "../../equations/expression.ts";
+import type { Dimension } from "../../units/dimension.ts";
 
 /** The augmented model. */
 export interface SensitivityModel {
