@@ -146,9 +146,11 @@ export {
   type NRETrainingSummary,
   type NRETrainOptions,
   RatioEstimation,
+} from "./methods/nre.ts";
+export {
   RatioPosterior,
   type RatioPosteriorLoadOptions,
-} from "./methods/nre.ts";
+} from "./posteriors/ratio_posterior.ts";
 export {
   RatioClassifier,
   type RatioClassifierConfig,

@@ -8,7 +8,7 @@ import { MCMCPosterior } from "./mcmc_posterior.ts";
 import {
   RatioPosterior,
   type RatioPosteriorLoadOptions,
-} from "../methods/nre.ts";
+} from "./ratio_posterior.ts";
 import { PosteriorFileError, posteriorFileKind } from "./_format.ts";
 
 export { PosteriorFileError };
