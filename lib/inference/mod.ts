@@ -111,14 +111,14 @@ export {
 } from "./potentials/likelihood_potential.ts";
 export { NLE, type NLEOptions, type NLETrainOptions } from "./methods/nle.ts";
 export {
-  ImportancePosterior,
   type MCMCMapOptions,
   type MCMCMethod,
   MCMCPosterior,
   type MCMCPosteriorOptions,
   type MCMCSampleOptions,
-  RejectionPosterior,
 } from "./posteriors/mcmc_posterior.ts";
+export { RejectionPosterior } from "./posteriors/rejection_posterior.ts";
+export { ImportancePosterior } from "./posteriors/importance_posterior.ts";
 export {
   c2st,
   type C2stOptions,
