@@ -225,8 +225,8 @@ export {
   type PpcOptions,
   type PpcResult,
 } from "./diagnostics/ppc.ts";
+export { RestrictedPrior } from "./priors/restricted_prior.ts";
 export {
-  RestrictedPrior,
   RestrictionEstimator,
   type RestrictionEstimatorOptions,
   type RestrictionTrainOptions,
