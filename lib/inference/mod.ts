@@ -89,12 +89,12 @@ export {
   type BoxTransform,
   fromUnconstrained,
   type Potential,
-  type Proposal,
-  sirInit,
   toMatrix,
   toUnconstrained,
   unconstrainedPotential,
-} from "./samplers/potential.ts";
+} from "./potentials/potential.ts";
+export type { Proposal } from "./samplers/importance.ts";
+export { sirInit } from "./samplers/resampling.ts";
 export type { ChainOptions, SamplerResult } from "./samplers/chain_types.ts";
 export { type SliceOptions, sliceSample } from "./samplers/slice.ts";
 export { type MHOptions, mhSample } from "./samplers/mh.ts";
@@ -253,6 +253,6 @@ export {
   type GradPotential,
   unconstrainedGradPotential,
   valueOfGradPotential,
-} from "./samplers/potential.ts";
+} from "./potentials/potential.ts";
 export { likelihoodGradPotential } from "./potentials/likelihood_potential.ts";
 export { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";

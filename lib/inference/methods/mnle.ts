@@ -32,7 +32,7 @@ import {
   type PotentialFactory,
 } from "../posteriors/mcmc_posterior.ts";
 import { iidPotential } from "../potentials/_iid.ts";
-import type { Potential } from "../samplers/potential.ts";
+import type { Potential } from "../potentials/potential.ts";
 import type { TrainingSummary } from "./npe.ts";
 import type { NLETrainOptions } from "./nle.ts";
 

@@ -32,11 +32,11 @@ import {
   fromUnconstrained,
   type GradPotential,
   type Potential,
-  sirInit,
   toUnconstrained,
   unconstrainedGradPotential,
   unconstrainedPotential,
-} from "../samplers/potential.ts";
+} from "../potentials/potential.ts";
+import { sirInit } from "../samplers/resampling.ts";
 import { type HMCOptions, hmcSample, nutsSample } from "../samplers/hmc.ts";
 import { sliceSample } from "../samplers/slice.ts";
 import { mhSample } from "../samplers/mh.ts";
