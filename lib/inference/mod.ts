@@ -132,7 +132,7 @@ export {
   type MlpClassifierOptions,
   type MlpFitSummary,
   type RowMatrix,
-} from "./estimators/classifier.ts";
+} from "./estimators/mlp_classifier.ts";
 export {
   BNRE,
   type BNRETrainOptions,

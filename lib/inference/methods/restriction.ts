@@ -22,7 +22,7 @@ import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import {
   MlpClassifier,
   type MlpClassifierOptions,
-} from "../estimators/classifier.ts";
+} from "../estimators/mlp_classifier.ts";
 import { RestrictedPrior } from "../priors/restricted_prior.ts";
 
 /** Options of {@linkcode RestrictionEstimator}. */
