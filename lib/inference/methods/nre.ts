@@ -18,7 +18,7 @@
  */
 import { Rng } from "../../_internal/random.ts";
 import type { MatrixLike } from "../matrix.ts";
-import { SimulationStore } from "./_simulations.ts";
+import { SimulationStore, splitRows } from "./_simulations.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import { zScoreStats } from "../estimators/density_estimator.ts";
 import {
@@ -27,7 +27,6 @@ import {
   type RatioClassifierOptions,
   type RatioLoss,
 } from "../estimators/ratio_classifier.ts";
-import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 import { activeBackend } from "../estimators/_backend.ts";
 import type { MCMCPosteriorOptions } from "../posteriors/mcmc_posterior.ts";
 import { RatioPosterior } from "../posteriors/ratio_posterior.ts";
@@ -217,20 +216,10 @@ export abstract class RatioEstimation {
       );
     }
     const dT = this.prior.dim, dX = this.#sims.xDim;
-    const { theta: allT, x: allX } = this.#sims.all();
+    const all = this.#sims.all();
     const rng = this.#rng.fork();
     const perm = rng.permutation(total);
-    const tr = new SimulationBuffer(dT, dX, Infinity, total - nVal);
-    const va = new SimulationBuffer(dT, dX, Infinity, nVal);
-    for (let k = 0; k < total; k++) {
-      const i = perm[k];
-      (k < nVal ? va : tr).push(
-        allT.subarray(i * dT, (i + 1) * dT),
-        allX.subarray(i * dX, (i + 1) * dX),
-        0,
-        null,
-      );
-    }
+    const { tr, va } = splitRows(all, dT, dX, perm, nVal, false);
     if (!this.#net || options.retrainFromScratch) {
       this.#net?.dispose();
       this.#net = null;
