@@ -47,7 +47,7 @@ import type { DensityEstimatorKind } from "./estimators/density_estimator.ts";
 import type { RatioClassifierKind } from "./estimators/ratio_classifier.ts";
 import { readNpz, writeNpz } from "../io/npz.ts";
 import { loadTraces, type RecordingFormat } from "../io/recordings.ts";
-import type { PathLike } from "../io/files.ts";
+import { type PathLike, readFileBytes } from "../io/files.ts";
 import { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";
 import { DISPLAY_SAMPLES, marginalsSvg } from "./posteriors/_display.ts";
 
@@ -1015,7 +1015,7 @@ export class Inferencer {
    * @returns the posterior
    */
   async loadPosterior(path: string | URL): Promise<AnyPosterior> {
-    const bytes = await Deno.readFile(path);
+    const bytes = await readFileBytes(path);
     const prior = this.#prior ?? undefined;
     // the file's kind tag picks the loader (NPE, NLE or NRE), so the error
     // of a damaged file is that loader's

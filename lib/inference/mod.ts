@@ -89,12 +89,12 @@ export {
   type BoxTransform,
   fromUnconstrained,
   type Potential,
-  type Proposal,
-  sirInit,
   toMatrix,
   toUnconstrained,
   unconstrainedPotential,
-} from "./samplers/potential.ts";
+} from "./potentials/potential.ts";
+export type { Proposal } from "./samplers/importance.ts";
+export { sirInit } from "./samplers/resampling.ts";
 export type { ChainOptions, SamplerResult } from "./samplers/chain_types.ts";
 export { type SliceOptions, sliceSample } from "./samplers/slice.ts";
 export { type MHOptions, mhSample } from "./samplers/mh.ts";
@@ -111,14 +111,14 @@ export {
 } from "./potentials/likelihood_potential.ts";
 export { NLE, type NLEOptions, type NLETrainOptions } from "./methods/nle.ts";
 export {
-  ImportancePosterior,
   type MCMCMapOptions,
   type MCMCMethod,
   MCMCPosterior,
   type MCMCPosteriorOptions,
   type MCMCSampleOptions,
-  RejectionPosterior,
 } from "./posteriors/mcmc_posterior.ts";
+export { RejectionPosterior } from "./posteriors/rejection_posterior.ts";
+export { ImportancePosterior } from "./posteriors/importance_posterior.ts";
 export {
   c2st,
   type C2stOptions,
@@ -132,7 +132,7 @@ export {
   type MlpClassifierOptions,
   type MlpFitSummary,
   type RowMatrix,
-} from "./estimators/classifier.ts";
+} from "./estimators/mlp_classifier.ts";
 export {
   BNRE,
   type BNRETrainOptions,
@@ -146,9 +146,11 @@ export {
   type NRETrainingSummary,
   type NRETrainOptions,
   RatioEstimation,
+} from "./methods/nre.ts";
+export {
   RatioPosterior,
   type RatioPosteriorLoadOptions,
-} from "./methods/nre.ts";
+} from "./posteriors/ratio_posterior.ts";
 export {
   RatioClassifier,
   type RatioClassifierConfig,
@@ -223,8 +225,8 @@ export {
   type PpcOptions,
   type PpcResult,
 } from "./diagnostics/ppc.ts";
+export { RestrictedPrior } from "./priors/restricted_prior.ts";
 export {
-  RestrictedPrior,
   RestrictionEstimator,
   type RestrictionEstimatorOptions,
   type RestrictionTrainOptions,
@@ -251,6 +253,6 @@ export {
   type GradPotential,
   unconstrainedGradPotential,
   valueOfGradPotential,
-} from "./samplers/potential.ts";
+} from "./potentials/potential.ts";
 export { likelihoodGradPotential } from "./potentials/likelihood_potential.ts";
 export { JUPYTER_DISPLAY, type MediaBundle } from "../display.ts";

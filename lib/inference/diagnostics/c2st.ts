@@ -26,7 +26,7 @@ import { Matrix, type MatrixLike } from "../matrix.ts";
 import {
   fitAndScoreClassifier,
   type MlpClassifierOptions,
-} from "../estimators/classifier.ts";
+} from "../estimators/mlp_classifier.ts";
 import { Rng } from "../../_internal/random.ts";
 
 /** Options of {@linkcode c2st}. Classifier options default to sbibm's. */

@@ -24,7 +24,7 @@ import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import { MCMCPosterior } from "../posteriors/mcmc_posterior.ts";
-import { groupedSliceSample } from "./_batched_slice.ts";
+import { groupedSliceSample } from "../samplers/grouped_slice.ts";
 import { c2st, type C2stOptions } from "./c2st.ts";
 
 // ------------------------------------------------------------ Kolmogorov

@@ -13,9 +13,9 @@ import { ProgressBar } from "../../_internal/progress.ts";
 import { ensureBackend } from "./_backend.ts";
 import type { SimulationBuffer } from "./simulation_buffer.ts";
 import type { ConditionalModel } from "./_flow.ts";
-import { MadeMog } from "./_made.ts";
-import { Maf } from "./_maf.ts";
-import { Mdn } from "./_mdn.ts";
+import { MadeMog } from "./made.ts";
+import { Maf } from "./maf.ts";
+import { Mdn } from "./mdn.ts";
 import {
   type Linear,
   mlp,
@@ -23,7 +23,7 @@ import {
   rebuildBudget,
   withAllocationBudget,
 } from "./_nn.ts";
-import { Nsf } from "./_nsf.ts";
+import { Nsf } from "./nsf.ts";
 import {
   type BuiltinEmbeddingConfig,
   type BuiltinEmbeddingSpec,

@@ -12,8 +12,8 @@
  * `CategoricalNet`; with several discrete columns, autoregressively: column j
  * gets its own net conditioned on θ and the one-hot codes of columns < j, so
  * P(d | θ) = Π_j P(d_j | θ, d_<j)), and the continuous part `c` by a
- * conditional flow (NSF by default, or MAF; the builders of `_nsf.ts` and
- * `_maf.ts`) on the z-scored, optionally log-transformed continuous columns
+ * conditional flow (NSF by default, or MAF; the builders of `nsf.ts` and
+ * `maf.ts`) on the z-scored, optionally log-transformed continuous columns
  * conditioned on the z-scored [θ, d]. With `log_transform_x` (sbi's MNLE
  * default) a positive column c (e.g. a reaction time) is modelled as log c and
  * the density gets the Jacobian −log c. Defaults follow sbi's `build_mnle`:
@@ -28,9 +28,9 @@ import type { RandomSource } from "../priors/prior.ts";
 import { ensureBackend } from "./_backend.ts";
 import type { SimulationBuffer } from "./simulation_buffer.ts";
 import type { ConditionalModel } from "./_flow.ts";
-import { Maf } from "./_maf.ts";
+import { Maf } from "./maf.ts";
 import { dense, type Linear, Params } from "./_nn.ts";
-import { Nsf } from "./_nsf.ts";
+import { Nsf } from "./nsf.ts";
 import {
   type Adam,
   type EstimatorTrainOptions,

@@ -4,6 +4,7 @@
  * @module
  */
 import { Matrix, type MatrixLike } from "../matrix.ts";
+import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 
 /** The finite rows of one `appendSimulations` call. */
 export interface FiniteRows {
@@ -137,4 +138,43 @@ export class SimulationStore {
     });
     return { theta, x };
   }
+}
+
+/**
+ * The train/validation split of NLE, NRE and MNLE: row `perm[k]` of `all`
+ * goes to the validation buffer for `k < nVal` and to the training buffer
+ * otherwise.
+ * @param all the stored rows (see {@linkcode SimulationStore.all})
+ * @param dT parameter columns
+ * @param dX data columns
+ * @param perm a permutation of the rows
+ * @param nVal rows for validation
+ * @param modelX true for likelihood methods (NLE, MNLE): the buffers' "theta"
+ *   is then the modelled x and their "x" the context θ
+ * @returns the training and validation buffers
+ */
+export function splitRows(
+  all: { theta: Float32Array; x: Float32Array },
+  dT: number,
+  dX: number,
+  perm: Uint32Array,
+  nVal: number,
+  modelX: boolean,
+): { tr: SimulationBuffer; va: SimulationBuffer } {
+  const total = perm.length;
+  const [a, da, b, db] = modelX
+    ? [all.x, dX, all.theta, dT]
+    : [all.theta, dT, all.x, dX];
+  const tr = new SimulationBuffer(da, db, Infinity, total - nVal);
+  const va = new SimulationBuffer(da, db, Infinity, nVal);
+  for (let k = 0; k < total; k++) {
+    const i = perm[k];
+    (k < nVal ? va : tr).push(
+      a.subarray(i * da, (i + 1) * da),
+      b.subarray(i * db, (i + 1) * db),
+      0,
+      null,
+    );
+  }
+  return { tr, va };
 }

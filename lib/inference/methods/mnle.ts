@@ -16,7 +16,7 @@
  * observations and samples always keep the user's column order.
  * @module
  */
-import { SimulationStore } from "./_simulations.ts";
+import { SimulationStore, splitRows } from "./_simulations.ts";
 import { Rng } from "../../_internal/random.ts";
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
@@ -24,7 +24,6 @@ import {
   MixedDensityEstimator,
   type MixedEstimatorOptions,
 } from "../estimators/mixed.ts";
-import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 import { activeBackend } from "../estimators/_backend.ts";
 import {
   MCMCPosterior,
@@ -32,7 +31,7 @@ import {
   type PotentialFactory,
 } from "../posteriors/mcmc_posterior.ts";
 import { iidPotential } from "../potentials/_iid.ts";
-import type { Potential } from "../samplers/potential.ts";
+import type { Potential } from "../potentials/potential.ts";
 import type { TrainingSummary } from "./npe.ts";
 import type { NLETrainOptions } from "./nle.ts";
 
@@ -294,22 +293,13 @@ export class MNLE {
       );
     }
     const dT = this.prior.dim, dX = this.#sims.xDim;
-    const { theta: allT, x: allX } = this.#sims.all();
+    const all = this.#sims.all();
+    const allX = all.x;
     const rng = this.#rng.fork();
     const perm = rng.permutation(total);
     const nVal = Math.max(1, Math.floor(vf * total));
     // as in NLE the buffer's "theta" is the modelled x and its "x" the context θ
-    const tr = new SimulationBuffer(dX, dT, Infinity, total - nVal);
-    const va = new SimulationBuffer(dX, dT, Infinity, nVal);
-    for (let k = 0; k < total; k++) {
-      const i = perm[k];
-      (k < nVal ? va : tr).push(
-        allX.subarray(i * dX, (i + 1) * dX),
-        allT.subarray(i * dT, (i + 1) * dT),
-        0,
-        null,
-      );
-    }
+    const { tr, va } = splitRows(all, dT, dX, perm, nVal, true);
     if (!this.#est || options.retrainFromScratch) {
       this.#est?.dispose();
       this.#est = null;

@@ -10,14 +10,13 @@
  */
 import { Rng } from "../../_internal/random.ts";
 import type { MatrixLike } from "../matrix.ts";
-import { SimulationStore } from "./_simulations.ts";
+import { SimulationStore, splitRows } from "./_simulations.ts";
 import { asPrior, type Prior, type UserPrior } from "../priors/prior.ts";
 import {
   DensityEstimator,
   type DensityEstimatorOptions,
   zScoreStats,
 } from "../estimators/density_estimator.ts";
-import { SimulationBuffer } from "../estimators/simulation_buffer.ts";
 import { activeBackend } from "../estimators/_backend.ts";
 import {
   MCMCPosterior,
@@ -160,22 +159,12 @@ export class NLE {
       );
     }
     const dT = this.prior.dim, dX = this.#sims.xDim;
-    const { theta: allT, x: allX } = this.#sims.all();
+    const all = this.#sims.all();
     const rng = this.#rng.fork();
     const perm = rng.permutation(total);
     const nVal = Math.max(1, Math.floor(vf * total));
     // roles swapped: the buffer's "theta" is the modelled x, its "x" the context θ
-    const tr = new SimulationBuffer(dX, dT, Infinity, total - nVal);
-    const va = new SimulationBuffer(dX, dT, Infinity, nVal);
-    for (let k = 0; k < total; k++) {
-      const i = perm[k];
-      (k < nVal ? va : tr).push(
-        allX.subarray(i * dX, (i + 1) * dX),
-        allT.subarray(i * dT, (i + 1) * dT),
-        0,
-        null,
-      );
-    }
+    const { tr, va } = splitRows(all, dT, dX, perm, nVal, true);
     if (!this.#est || options.retrainFromScratch) {
       this.#est?.dispose();
       const z = zScoreStats(

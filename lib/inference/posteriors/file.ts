@@ -1,6 +1,6 @@
 /**
- * Saving and loading posteriors to files (the only module of the inference
- * engine that touches the file system).
+ * Saving and loading posteriors to files (the file system is reached through
+ * `lib/io/files.ts`, the one module of the library that touches it).
  * @module
  */
 import { DirectPosterior, type LoadOptions } from "./direct_posterior.ts";
@@ -8,8 +8,9 @@ import { MCMCPosterior } from "./mcmc_posterior.ts";
 import {
   RatioPosterior,
   type RatioPosteriorLoadOptions,
-} from "../methods/nre.ts";
+} from "./ratio_posterior.ts";
 import { PosteriorFileError, posteriorFileKind } from "./_format.ts";
+import { readFileBytes, writeFileBytes } from "../../io/files.ts";
 
 export { PosteriorFileError };
 
@@ -81,7 +82,7 @@ export async function savePosterior(
   posterior: { toBytes(): Uint8Array },
   path: string | URL,
 ): Promise<void> {
-  await Deno.writeFile(path, posterior.toBytes());
+  await writeFileBytes(path, posterior.toBytes());
 }
 
 /**
@@ -98,7 +99,7 @@ export async function loadPosterior(
   path: string | URL,
   options: LoadOptions = {},
 ): Promise<LoadedPosterior> {
-  return await posteriorFromBytes(await Deno.readFile(path), options);
+  return await posteriorFromBytes(await readFileBytes(path), options);
 }
 
 /**
@@ -112,5 +113,5 @@ export async function loadRatioPosterior(
   path: string | URL,
   options: RatioPosteriorLoadOptions = {},
 ): Promise<RatioPosterior> {
-  return await RatioPosterior.fromBytes(await Deno.readFile(path), options);
+  return await RatioPosterior.fromBytes(await readFileBytes(path), options);
 }

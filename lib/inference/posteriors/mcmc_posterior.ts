@@ -2,8 +2,9 @@
  * Posteriors defined by a potential (unnormalised log-density) and sampled by
  * the samplers of `../samplers/`: `MCMCPosterior` (vectorised slice sampling,
  * adaptive Metropolis–Hastings, gradient-based HMC / NUTS, or the
- * proposal-based rejection and SIR samplers), with `RejectionPosterior` and `ImportancePosterior` as fixed-method
- * variants. Used by NLE: the potential is log q(x_o | θ) + log p(θ).
+ * proposal-based rejection and SIR samplers); its fixed-method variants are
+ * `RejectionPosterior` (`./rejection_posterior.ts`) and `ImportancePosterior`
+ * (`./importance_posterior.ts`). Used by NLE: the potential is log q(x_o | θ) + log p(θ).
  * @module
  */
 import { JUPYTER_DISPLAY, type MediaBundle } from "../../display.ts";
@@ -31,11 +32,11 @@ import {
   fromUnconstrained,
   type GradPotential,
   type Potential,
-  sirInit,
   toUnconstrained,
   unconstrainedGradPotential,
   unconstrainedPotential,
-} from "../samplers/potential.ts";
+} from "../potentials/potential.ts";
+import { sirInit } from "../samplers/resampling.ts";
 import { type HMCOptions, hmcSample, nutsSample } from "../samplers/hmc.ts";
 import { sliceSample } from "../samplers/slice.ts";
 import { mhSample } from "../samplers/mh.ts";
@@ -496,43 +497,5 @@ export class MCMCPosterior {
   dispose(): void {
     this.#est?.dispose();
     this.#factory?.dispose?.();
-  }
-}
-
-/** {@linkcode MCMCPosterior} fixed to rejection sampling from the prior. */
-export class RejectionPosterior extends MCMCPosterior {
-  /**
-   * Creates the posterior.
-   * @param estimator the likelihood estimator or a potential factory (owned from now on)
-   * @param prior the prior (also the proposal)
-   * @param options `{ seed }`
-   */
-  constructor(
-    estimator: DensityEstimator | PotentialFactory,
-    prior: Prior | UserPrior,
-    options: { seed?: number } = {},
-  ) {
-    super(estimator, prior, { seed: options.seed, mcmcMethod: "rejection" });
-  }
-}
-
-/** {@linkcode MCMCPosterior} fixed to sampling-importance-resampling from the prior. */
-export class ImportancePosterior extends MCMCPosterior {
-  /**
-   * Creates the posterior.
-   * @param estimator the likelihood estimator or a potential factory (owned from now on)
-   * @param prior the prior (the proposal)
-   * @param options `{ seed, oversamplingFactor }`
-   */
-  constructor(
-    estimator: DensityEstimator | PotentialFactory,
-    prior: Prior | UserPrior,
-    options: { seed?: number; oversamplingFactor?: number } = {},
-  ) {
-    super(estimator, prior, {
-      seed: options.seed,
-      mcmcMethod: "sir",
-      oversamplingFactor: options.oversamplingFactor,
-    });
   }
 }

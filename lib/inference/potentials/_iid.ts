@@ -9,7 +9,7 @@
  */
 import type { Matrix } from "../matrix.ts";
 import type { Prior } from "../priors/prior.ts";
-import type { GradPotential, Potential } from "../samplers/potential.ts";
+import type { GradPotential, Potential } from "./potential.ts";
 
 /** A batched per-pair term: one value per (θ row, x row) pair. */
 export type PairTerm = (

@@ -10,7 +10,7 @@
 import { Matrix, type MatrixLike } from "../matrix.ts";
 import type { Prior } from "../priors/prior.ts";
 import type { DensityEstimator } from "../estimators/density_estimator.ts";
-import type { GradPotential, Potential } from "../samplers/potential.ts";
+import type { GradPotential, Potential } from "./potential.ts";
 import { iidGradPotential, iidPotential } from "./_iid.ts";
 
 /**

@@ -10,7 +10,7 @@
 import type { MatrixLike } from "../matrix.ts";
 import type { Prior } from "../priors/prior.ts";
 import type { RatioClassifier } from "../estimators/ratio_classifier.ts";
-import type { GradPotential, Potential } from "../samplers/potential.ts";
+import type { GradPotential, Potential } from "./potential.ts";
 import { observationRows } from "./likelihood_potential.ts";
 import { iidGradPotential, iidPotential } from "./_iid.ts";
 

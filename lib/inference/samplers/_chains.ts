@@ -4,7 +4,7 @@
  * @module
  */
 import { Matrix } from "../matrix.ts";
-import type { Potential } from "./potential.ts";
+import type { Potential } from "../potentials/potential.ts";
 
 import type { ChainOptions } from "./chain_types.ts";
 

@@ -30,14 +30,14 @@
  */
 import { Rng } from "../../_internal/random.ts";
 import { Matrix } from "../matrix.ts";
-import type { GradPotential } from "./potential.ts";
+import type { GradPotential } from "../potentials/potential.ts";
 import {
   type ChainOptions,
   resolveChains,
   type SamplerResult,
 } from "./_chains.ts";
 
-export type { GradPotential } from "./potential.ts";
+export type { GradPotential } from "../potentials/potential.ts";
 
 /** Options of {@linkcode hmcSample} and {@linkcode nutsSample}. */
 export interface HMCOptions extends ChainOptions {

@@ -8,9 +8,29 @@
  */
 import { Rng } from "../../_internal/random.ts";
 import { Matrix } from "../matrix.ts";
-import type { Potential, Proposal } from "./potential.ts";
+import type { Potential } from "../potentials/potential.ts";
 import { CountedPotential, type SamplerResult } from "./_chains.ts";
-import { sampleLogWeights } from "./potential.ts";
+import { sampleLogWeights } from "./resampling.ts";
+import type { RandomSource } from "../priors/prior.ts";
+
+/** Something that proposes parameters: `sample` rows and their `logProb`. */
+export interface Proposal {
+  /** Parameter dimension. */
+  readonly dim: number;
+  /**
+   * Draws `n` rows.
+   * @param n number of rows
+   * @param rng random source
+   * @returns an `n x dim` Matrix
+   */
+  sample(n: number, rng?: RandomSource | number): Matrix;
+  /**
+   * Log-density of each row.
+   * @param theta rows
+   * @returns one value per row
+   */
+  logProb(theta: Matrix): Float64Array;
+}
 
 /** Options of {@linkcode rejectionSample}. */
 export interface RejectionOptions {

@@ -10,7 +10,7 @@
  */
 import { Rng } from "../../_internal/random.ts";
 import { Matrix } from "../matrix.ts";
-import type { Potential } from "./potential.ts";
+import type { Potential } from "../potentials/potential.ts";
 import {
   type ChainOptions,
   CountedPotential,

@@ -14,7 +14,7 @@ import { Matrix } from "../../../lib/inference/matrix.ts";
 import { Rng } from "../../../lib/_internal/random.ts";
 import { sbcRankPlot } from "../../../lib/plot/diagnostics.ts";
 import { getTask } from "../../../bench/sbibm/tasks.ts";
-import { groupedSliceSample } from "../../../lib/inference/diagnostics/_batched_slice.ts";
+import { groupedSliceSample } from "../../../lib/inference/samplers/grouped_slice.ts";
 
 // gaussian_linear (sbibm): θ ~ N(0, 0.1 I10), x = θ + N(0, 0.1 I10), so the
 // exact posterior is N(x/2, 0.05 I10).

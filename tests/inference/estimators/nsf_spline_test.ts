@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend } from "../../../lib/inference/estimators/_backend.ts";
-import { Nsf } from "../../../lib/inference/estimators/_nsf.ts";
+import { Nsf } from "../../../lib/inference/estimators/nsf.ts";
 
 Deno.test("Nsf spline op", async (t) => {
   await ensureBackend();

@@ -5,8 +5,8 @@ import {
   NRE_A,
   NRE_B,
   NRE_C,
-  RatioPosterior,
 } from "../../../lib/inference/methods/nre.ts";
+import { RatioPosterior } from "../../../lib/inference/posteriors/ratio_posterior.ts";
 import { NPE } from "../../../lib/inference/methods/npe.ts";
 import { RatioClassifier } from "../../../lib/inference/estimators/ratio_classifier.ts";
 import { zScoreStats } from "../../../lib/inference/estimators/density_estimator.ts";

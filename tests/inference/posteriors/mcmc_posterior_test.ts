@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { NLE } from "../../../lib/inference/methods/nle.ts";
-import {
-  ImportancePosterior,
-  type MCMCPosterior,
-  RejectionPosterior,
-} from "../../../lib/inference/posteriors/mcmc_posterior.ts";
+import type { MCMCPosterior } from "../../../lib/inference/posteriors/mcmc_posterior.ts";
+import { RejectionPosterior } from "../../../lib/inference/posteriors/rejection_posterior.ts";
+import { ImportancePosterior } from "../../../lib/inference/posteriors/importance_posterior.ts";
 import { BoxUniform } from "../../../lib/inference/priors/box_uniform.ts";
 import { rejectionSample } from "../../../lib/inference/samplers/importance.ts";
 import { c2st } from "../../../lib/inference/diagnostics/c2st.ts";

@@ -7,10 +7,10 @@ import {
 } from "../../../lib/inference/samplers/importance.ts";
 import {
   fromUnconstrained,
-  sirInit,
   toUnconstrained,
   unconstrainedPotential,
-} from "../../../lib/inference/samplers/potential.ts";
+} from "../../../lib/inference/potentials/potential.ts";
+import { sirInit } from "../../../lib/inference/samplers/resampling.ts";
 import { Matrix } from "../../../lib/inference/matrix.ts";
 import { Rng } from "../../../lib/_internal/random.ts";
 import { c2st } from "../../../lib/inference/diagnostics/c2st.ts";

@@ -5,7 +5,7 @@ import {
   rejectionSample,
   sirSample,
 } from "../../../lib/inference/samplers/importance.ts";
-import { sirInit } from "../../../lib/inference/samplers/potential.ts";
+import { sirInit } from "../../../lib/inference/samplers/resampling.ts";
 import type { Matrix } from "../../../lib/inference/matrix.ts";
 import { Normal } from "../../../lib/inference/priors/normal.ts";
 import { Rng } from "../../../lib/_internal/random.ts";

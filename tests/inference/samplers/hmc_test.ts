@@ -6,12 +6,12 @@ import {
 } from "../../../lib/inference/samplers/hmc.ts";
 import {
   fromUnconstrained,
-  sirInit,
   toUnconstrained,
   unconstrainedGradPotential,
   unconstrainedPotential,
   valueOfGradPotential,
-} from "../../../lib/inference/samplers/potential.ts";
+} from "../../../lib/inference/potentials/potential.ts";
+import { sirInit } from "../../../lib/inference/samplers/resampling.ts";
 import { Matrix } from "../../../lib/inference/matrix.ts";
 import { Normal } from "../../../lib/inference/priors/normal.ts";
 import { LogNormal } from "../../../lib/inference/priors/log_normal.ts";

@@ -2,7 +2,7 @@
 // whose sign symmetries give four modes): chains must start in all of them,
 // since slice-sampling chains do not cross between modes.
 import assert from "node:assert/strict";
-import { sirInit } from "../../../lib/inference/samplers/potential.ts";
+import { sirInit } from "../../../lib/inference/samplers/resampling.ts";
 import { MCMCPosterior } from "../../../lib/inference/posteriors/mcmc_posterior.ts";
 import { BoxUniform } from "../../../lib/inference/priors/box_uniform.ts";
 import type { Matrix } from "../../../lib/inference/matrix.ts";

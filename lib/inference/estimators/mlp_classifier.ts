@@ -184,7 +184,7 @@ function checkMatrix(x: RowMatrix, name: string): void {
  *
  * @example
  * ```ts
- * import { MlpClassifier } from "./classifier.ts";
+ * import { MlpClassifier } from "./mlp_classifier.ts";
  * // Two well-separated 1-D clusters, labels 0 and 1.
  * const n = 200;
  * const data = new Float32Array(n);
@@ -608,7 +608,7 @@ export interface ClassifierScore {
  *
  * @example
  * ```ts
- * import { fitAndScoreClassifier } from "./classifier.ts";
+ * import { fitAndScoreClassifier } from "./mlp_classifier.ts";
  * const x = { data: new Float32Array([-2, -1.5, -1, 1, 1.5, 2]), rows: 6, cols: 1 };
  * const y = [0, 0, 0, 1, 1, 1];
  * const r = await fitAndScoreClassifier(x, y, x, y, { hiddenLayerSizes: [10], seed: 3 });

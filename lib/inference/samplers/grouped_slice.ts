@@ -11,7 +11,7 @@
  * shrinkage (Neal 2003, "Slice sampling", Ann. Statist. 31(3), Figs. 3 and 5),
  * coordinate by coordinate in a random order per sweep; the bracket width of
  * each (group, coordinate) adapts during warm-up to the running mean of half
- * the stepped-out bracket (as in `samplers/slice.ts`).
+ * the stepped-out bracket (as in `./slice.ts`).
  * @module
  */
 import { Rng } from "../../_internal/random.ts";

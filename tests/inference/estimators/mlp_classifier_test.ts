@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   fitAndScoreClassifier,
   MlpClassifier,
-} from "../../../lib/inference/estimators/classifier.ts";
+} from "../../../lib/inference/estimators/mlp_classifier.ts";
 import { Rng } from "../../../lib/_internal/random.ts";
 
 function xorData(n: number, seed: number) {
