@@ -436,7 +436,8 @@ if (!prev) {
     );
   }
   for (const name of Object.keys(prev.figures)) {
-    if (!(name in figures)) console.log(`  gone       ${name}`);
+    const ran = benchRuns.some((b) => name.startsWith(`${b.name} `));
+    if (!(name in figures) && ran) console.log(`  gone       ${name}`);
   }
   console.log(`${flagged} figure(s) changed beyond the run-to-run noise`);
 }
