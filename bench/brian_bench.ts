@@ -6,8 +6,8 @@
 // $BRIAN_PYTHON), each round runs Brian 2 (bench/brian/hh_bench.py: `cython`,
 // and `cpp_standalone` when g++ is present, compilation excluded) and then
 // neurofit's CPU engines in this process (JS and SIMD wasm, 1 and 2
-// threads), one after another, so Brian and neurofit see the same machine
-// load. Without Brian it says so and reports neurofit alone.
+// threads, and the default: no engine/threads option, `threads: 0` in the
+// JSON), one after another, so Brian and neurofit see the same machine load. Without Brian it says so and reports neurofit alone.
 //
 // Reported per figure: neuron-steps per wall second and per CPU-second
 // (process CPU time, all threads; Brian's own process CPU time around its
@@ -116,7 +116,7 @@ interface Sample {
 async function neurofit(
   n: number,
   precision: "f64" | "f32",
-  engine: "js" | "wasm",
+  engine: "js" | "wasm" | "default",
   threads: number,
 ): Promise<Sample> {
   const loadBefore = loadavg()[0];
@@ -128,8 +128,7 @@ async function neurofit(
     init: { v: "-65 mV" },
     record: [],
     precision,
-    threads,
-    engine,
+    ...(engine === "default" ? {} : { threads, engine }),
   });
   await runner.step(10); // warm-up: JIT, wasm compiled, workers started
   const c0 = process.cpuUsage();
@@ -198,7 +197,15 @@ interface Row {
   ratioPerCpuSecondVsBrianStandalone?: number;
 }
 
-const engines = [["js", 1], ["js", 2], ["wasm", 1], ["wasm", 2]] as const;
+// "default": no engine or threads option, i.e. what a user gets (engine
+// "auto"; threads: all cores from 4096 neurons).
+const engines = [
+  ["js", 1],
+  ["js", 2],
+  ["wasm", 1],
+  ["wasm", 2],
+  ["default", 0],
+] as const;
 const rows: Row[] = [];
 const loadStart = loadavg();
 const started = performance.now();
