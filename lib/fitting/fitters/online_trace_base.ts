@@ -26,11 +26,14 @@ import { MSEMetric } from "../metrics/mse.ts";
 import {
   type BatchErrors,
   type BatchRun,
+  type FitOptions,
+  type FitResult,
   Fitter,
   type FitterOptions,
   powDim,
   type TraceRows,
 } from "./fitter.ts";
+import { CMAES } from "../optimizers/cmaes.ts";
 import { isTraceSource, outputVariables, toRows } from "./_util.ts";
 import {
   type RefineBlock,
@@ -45,6 +48,76 @@ export interface OnlineTraceFitterOptions extends FitterOptions {
   output: Record<string, TraceRows>;
   /** Samples before this time (s) are not compared. Default 0. */
   tStart?: number;
+}
+
+/**
+ * Options of `OnlineTraceFitter.fit`: those of every fitter plus the
+ * windowed (curriculum) search.
+ */
+export interface OnlineFitOptions extends FitOptions<MSEMetric> {
+  /**
+   * Windowed global search: the ends (s) of growing prefixes of the
+   * recordings, e.g. `[1, 4, 16]`; the whole recording is always the last
+   * stage (appended when the last end is shorter). Each stage is a new
+   * CMA-ES search on its prefix (streamed like any fit), the first from the
+   * centre of the bounds, every later one with its mean at the previous
+   * stage's best parameters and step size `windowSigma`. `nRounds` is the
+   * total, split evenly over the stages (the remainder goes to the first),
+   * so the number of evaluated parameter sets equals that of a plain fit.
+   * `"auto"`: {@linkcode defaultWindows}. A windowed fit always starts a new
+   * optimization (as `restart: true`); it cannot take `optimizer` or
+   * `executor`. The history and best parameters afterwards are those of the
+   * last (whole-recording) stage; {@linkcode OnlineTraceFitterBase.windowStages}
+   * lists every stage.
+   */
+  windows?: readonly number[] | "auto";
+  /** CMA-ES step size (relative to the box, in (0, 1]) of the stages after the first. Default 0.1. */
+  windowSigma?: number;
+}
+
+/** One stage of a windowed fit (see `OnlineFitOptions.windows`). */
+export interface WindowStage {
+  /** Samples of the prefix simulated in this stage. */
+  samples: number;
+  /** Rounds run. */
+  rounds: number;
+  /** Parameter sets evaluated. */
+  evaluations: number;
+  /** The CMA-ES mean at the start (SI), null for the first stage (centre of the bounds). */
+  x0: Record<string, number> | null;
+  /** Best parameters of the stage (SI, fitted ones). */
+  params: Record<string, number>;
+  /** Best error of the stage (on its prefix). */
+  error: number;
+}
+
+/**
+ * The default schedule of windowed fits: prefixes of 1 s, 4 s, 16 s, ...
+ * (×4) shorter than the recording, then the whole recording; none (a plain
+ * fit) for recordings of 2 s or less. Why: over a long trace a small
+ * parameter error desynchronises the spikes, so the MSE of a spiking model
+ * is a narrow basin in a plateau where a silent neuron scores about as well
+ * as a slightly wrong spiking one; on a prefix of about a second (a few
+ * spikes) the basin is wide enough for a global search to find, and each
+ * ×4 lengthening narrows it by a factor the warm-started search (step
+ * `windowSigma`) can follow. Short stages are also cheap: at the same
+ * number of evaluated sets a windowed fit simulates fewer neuron-steps.
+ * @param duration length of the recording (s)
+ * @returns the ends of the stages (s), the whole recording last
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultWindows } from "./online_trace_base.ts";
+ * assert.deepEqual(defaultWindows(60), [1, 4, 16, 60]);
+ * assert.deepEqual(defaultWindows(2), [2]);
+ * ```
+ */
+export function defaultWindows(duration: number): number[] {
+  if (!(duration > 2)) return [duration];
+  const w: number[] = [];
+  for (let t = 1; t < duration; t *= 4) w.push(t);
+  w.push(duration);
+  return w;
 }
 
 /**
@@ -125,6 +198,107 @@ export class OnlineTraceFitterBase extends Fitter<MSEMetric> {
       );
     }
     this.output = { [vars[0]]: r };
+  }
+
+  #window: number | null = null;
+  #stages: WindowStage[] = [];
+
+  /**
+   * Samples simulated per evaluation: the current stage's prefix during a
+   * windowed fit, else every sample.
+   */
+  protected get activeSteps(): number {
+    return this.#window ?? this.nSteps;
+  }
+
+  /** The stages of the last windowed fit (empty before one). */
+  get windowStages(): readonly WindowStage[] {
+    return this.#stages;
+  }
+
+  /**
+   * Fit (see `Fitter.fit`); with `windows`, a windowed global search:
+   * CMA-ES on growing prefixes of the recordings, each stage warm-started
+   * at the previous stage's best (see {@linkcode OnlineFitOptions}).
+   * @param options as `Fitter.fit`, plus `windows` and `windowSigma`
+   * @returns the best parameters and error (on the whole recording)
+   * @throws {TypeError} `windows` with `optimizer` or `executor`
+   * @throws {RangeError} bad windows, fewer rounds than stages
+   */
+  override async fit(options: OnlineFitOptions = {}): Promise<FitResult> {
+    const { windows, windowSigma, ...rest } = options;
+    if (windows === undefined) return await super.fit(rest);
+    if (rest.optimizer !== undefined || rest.executor !== undefined) {
+      throw new TypeError(
+        "fit({ windows }) runs its own CMA-ES per stage: it cannot take optimizer or executor",
+      );
+    }
+    const sigma = windowSigma ?? 0.1;
+    if (!(sigma > 0 && sigma <= 1)) {
+      throw new RangeError(`windowSigma must be in (0, 1], got ${sigma}`);
+    }
+    const ends = windows === "auto"
+      ? defaultWindows(this.duration)
+      : [...windows];
+    const steps: number[] = [];
+    for (const t of ends) {
+      if (typeof t !== "number" || !(t > 0) || !Number.isFinite(t)) {
+        throw new RangeError(
+          `windows must be positive durations (s), got ${t}`,
+        );
+      }
+      const n = Math.min(this.nSteps, Math.round(t / this.dt));
+      if (n < 1 || (steps.length > 0 && n <= steps[steps.length - 1])) {
+        throw new RangeError(
+          `windows must increase (by at least one sample of ${this.dt} s), got ${
+            ends.join(", ")
+          }`,
+        );
+      }
+      steps.push(n);
+    }
+    if (steps[steps.length - 1] < this.nSteps) steps.push(this.nSteps);
+    const nRounds = rest.nRounds ?? steps.length;
+    if (!Number.isInteger(nRounds) || nRounds < steps.length) {
+      throw new RangeError(
+        `fit({ windows }) needs nRounds >= the number of stages (${steps.length}), got ${nRounds}`,
+      );
+    }
+    const per = Math.floor(nRounds / steps.length);
+    const stages: WindowStage[] = [];
+    let x0: Record<string, number> | null = null;
+    let result: FitResult | null = null;
+    try {
+      for (let k = 0; k < steps.length; k++) {
+        const rounds = per + (k === 0 ? nRounds - per * steps.length : 0);
+        this.#window = steps[k] === this.nSteps ? null : steps[k];
+        const optimizer: CMAES = x0 === null
+          ? new CMAES({ seed: this.seed })
+          : new CMAES({ seed: this.seed + k, x0, sigma0: sigma });
+        result = await super.fit({
+          ...rest,
+          optimizer,
+          nRounds: rounds,
+          restart: true,
+        });
+        const best = Object.fromEntries(
+          Object.keys(this.bounds!).map((p) => [p, result!.params[p]]),
+        );
+        stages.push({
+          samples: steps[k],
+          rounds,
+          evaluations: rounds * this.nSamples,
+          x0,
+          params: best,
+          error: result.error,
+        });
+        x0 = best;
+      }
+    } finally {
+      this.#window = null;
+      this.#stages = stages;
+    }
+    return result!;
   }
 
   /**
@@ -230,9 +404,9 @@ export class OnlineTraceFitterBase extends Fitter<MSEMetric> {
       );
     }
     const startStep = m.startStep(this.dt);
-    if (startStep >= this.nSteps) {
+    if (startStep >= this.activeSteps) {
       throw new RangeError(
-        `tStart = ${m.tStart} s is at or after the end of the traces (${this.nSteps} steps of ${this.dt} s)`,
+        `tStart = ${m.tStart} s is at or after the end of the traces (${this.activeSteps} steps of ${this.dt} s)`,
       );
     }
     const runner = await Runner.create(this.model, {
@@ -257,7 +431,7 @@ export class OnlineTraceFitterBase extends Fitter<MSEMetric> {
   ): Promise<BatchErrors> {
     const v = this.outputVars[0];
     const m = metrics[v];
-    await run.runner.step(this.nSteps);
+    await run.runner.step(this.activeSteps);
     const { sum, count } = await run.runner.accumulator();
     const n2 = m.normalization * m.normalization;
     const normalized = new Float64Array(run.nSets);

@@ -484,9 +484,9 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitterBase {
       );
     }
     const startStep = m.startStep(this.dt);
-    if (startStep >= this.nSteps) {
+    if (startStep >= this.activeSteps) {
       throw new RangeError(
-        `tStart = ${m.tStart} s is at or after the end of the recordings (${this.nSteps} samples of ${this.dt} s)`,
+        `tStart = ${m.tStart} s is at or after the end of the recordings (${this.activeSteps} samples of ${this.dt} s)`,
       );
     }
     const its = new Map<
@@ -536,18 +536,23 @@ export class StreamedOnlineTraceFitter extends OnlineTraceFitterBase {
     const counter = new ProgressCounter(sink, {
       operation: "fit",
       round: this.iteration,
-      totalSamples: this.nSteps,
+      totalSamples: this.activeSteps,
       neurons: N,
     });
+    // a windowed fit's stage simulates only a prefix (activeSteps samples)
+    let left = this.activeSteps;
     try {
       while (true) {
-        await run.runner.step(st.block.samples);
+        const steps = Math.min(st.block.samples, left);
+        await run.runner.step(steps);
         const acc = await run.runner.accumulator();
         for (let n = 0; n < N; n++) {
           sum[n] += acc.sum[n];
           count[n] += acc.count[n];
         }
-        counter.add(st.block.samples);
+        counter.add(steps);
+        left -= steps;
+        if (left <= 0) break;
         const next = await this.#readBlock(st);
         if (!next) break;
         // continue from the exact final state (including lastspike and
