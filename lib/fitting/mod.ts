@@ -60,7 +60,12 @@ export {
   OnlineTraceFitter,
   type OnlineTraceFitterOptions,
 } from "./fitters/online_trace_fitter.ts";
-export { OnlineTraceFitterBase } from "./fitters/online_trace_base.ts";
+export {
+  defaultWindows,
+  type OnlineFitOptions,
+  OnlineTraceFitterBase,
+  type WindowStage,
+} from "./fitters/online_trace_base.ts";
 export {
   type ChunkObserver,
   type RecordingFileSource,
