@@ -201,9 +201,15 @@ Deno.test("OnlineTraceFitter.fit({ windows })", async (t) => {
 // half-budget first stage were chosen while looking at these seeds; on
 // held-out seeds 3, 4, 5 (same config, not asserted) windowed
 // also won: 255x vs 454x, 160x vs 273x, 65x vs 377x. The windowed fit also
-// simulates about 4x fewer neuron-steps.
+// simulates about 4x fewer neuron-steps. Because of that tuning and seed 2's
+// thin margin, the assertion is not "wins on every seed" but: wins on at
+// least 2 of the 3 seeds and the geometric mean of windowed/plain is < 0.5
+// (measured 0.15; the held-out seeds alone give 0.39), so one seed drifting
+// by rounding does not flip it while a windowed fit no better than a plain
+// one fails it.
 Deno.test("windowed fit beats a plain fit at the same budget (HH, 3 seeds, bounds not around the truth)", async () => {
   const rows: string[] = [];
+  const ratios: number[] = [];
   for (const seed of [0, 1, 2]) {
     const { I, v } = await hhRecording(3, dt, seed);
     const make = () =>
@@ -228,6 +234,15 @@ Deno.test("windowed fit beats a plain fit at the same budget (HH, 3 seeds, bound
       callback: null,
     });
     rows.push(`seed ${seed}: plain ${plain.error}, windowed ${windowed.error}`);
-    assert.ok(windowed.error < plain.error, rows.join("; "));
+    ratios.push(windowed.error / plain.error);
   }
+  const wins = ratios.filter((r) => r < 1).length;
+  const geomean = Math.exp(
+    ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length,
+  );
+  assert.ok(wins >= 2, `${wins} wins of 3: ${rows.join("; ")}`);
+  assert.ok(
+    geomean < 0.5,
+    `geometric mean ratio ${geomean}: ${rows.join("; ")}`,
+  );
 });
