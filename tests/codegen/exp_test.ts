@@ -29,13 +29,14 @@ const rnd = () => {
 };
 
 function maxUlps(lo: number, hi: number, n: number) {
-  let worst = 0, at = NaN;
+  let worst = 0, at = NaN, differ = 0;
   for (let i = 0; i < n; i++) {
     const x = lo + (hi - lo) * rnd();
     const e = ulps(wexp(x), Math.exp(x));
+    if (e > 0) differ++;
     if (e > worst) [worst, at] = [e, x];
   }
-  return { worst, at };
+  return { worst, at, differ: differ / n };
 }
 
 // Bound: ARM's table-driven exp is within 0.509 ulp of exp(x) (math/exp.c);
@@ -44,8 +45,13 @@ function maxUlps(lo: number, hi: number, n: number) {
 // fast path |x| < 704 (the rate functions use |x| < ~50).
 Deno.test("table exp within 1 ulp of Math.exp on |x| < 704 (3e6 arguments)", () => {
   for (const [lo, hi] of [[-1, 1], [-60, 60], [-704, 704]]) {
-    const { worst, at } = maxUlps(lo, hi, 1e6);
+    const { worst, at, differ } = maxUlps(lo, hi, 1e6);
     assert.ok(worst <= 1, `[${lo}, ${hi}]: ${worst} ulp at x = ${at}`);
+    // A 0.509-ulp bound misrounds only where exp(x) lies within 0.009 ulp
+    // of a rounding midpoint, i.e. on ≤ 1.8 % of arguments; allow 2 % for
+    // fdlibm's own rare misroundings. (Measured 0.1 %; dropping the table's
+    // tail T gives 26 %, a 1-ulp max error alone would not catch that.)
+    assert.ok(differ < 0.02, `[${lo}, ${hi}]: ${differ} differ from Math.exp`);
   }
 });
 
