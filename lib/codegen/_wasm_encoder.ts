@@ -113,6 +113,7 @@ export const SIMD = {
   bitselect: 0x52,
   any_true: 0x53,
   i32x4_extract: 0x1b,
+  i8x16_shuffle: 0x0d,
   f32x4_ceil: 0x67,
   f32x4_floor: 0x68,
   f32x4_trunc: 0x69,

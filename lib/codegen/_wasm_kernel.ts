@@ -1,5 +1,6 @@
 // The SIMD WebAssembly kernel behind the CPU backend (single thread per
 // instance). Memory layout and code come from wasm_renderer.ts.
+import { expTableBytes } from "./_exp_table.ts";
 import type { ChunkData, Kernel, KernelBlock, KernelSpec } from "./backend.ts";
 import { renderWasmKernel, type WasmLayout } from "./wasm_renderer.ts";
 
@@ -47,6 +48,9 @@ export class WasmKernel implements Kernel {
     this.#mem = new WebAssembly.Memory({ initial: pages });
     const mod = new WebAssembly.Module(bytes as BufferSource);
     const inst = new WebAssembly.Instance(mod, { env: { memory: this.#mem } });
+    if (spec.precision === "f64") {
+      new Uint8Array(this.#mem.buffer).set(expTableBytes(), layout.expTable);
+    }
     this.#run = inst.exports.run as (
       k0: number,
       steps: number,

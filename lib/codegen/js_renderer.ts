@@ -7,6 +7,16 @@
 import type { Expr } from "../equations/ast.ts";
 import type { Program } from "./program.ts";
 import { RendererBase, stageOffset } from "./renderer.ts";
+import {
+  EXP_C,
+  EXP_FAST_LIMIT,
+  EXP_H,
+  EXP_INV_LN2_N,
+  EXP_NEG_LN2_HI_N,
+  EXP_NEG_LN2_LO_N,
+  EXP_SHIFT,
+  EXP_T,
+} from "./_exp_table.ts";
 
 /** Precision of a kernel. */
 export type Precision = "f64" | "f32";
@@ -58,8 +68,9 @@ const POW_HELPER: Record<number, string> = {
 /**
  * Helpers of generated kernels that reproduce the wasm kernel's arithmetic
  * exactly: constant powers as products (`x**3 = (x*x)*x`, `x**-2 = 1/(x*x)`)
- * and, in f64, exp as `2^k · P(r)` with the Cody–Waite split of ln 2 and a
- * degree-13 Taylor polynomial (`wasm_renderer.ts`), so that the engine
+ * and, in f64, exp as the wasm kernel's table-driven exp (`_exp_table.ts`;
+ * `2^k · P(r)` with the Cody–Waite split of ln 2 and a degree-13 Taylor
+ * polynomial for |x| ≥ 704) (`wasm_renderer.ts`), so that the engine
  * choice (wasm below 4,096 neurons, JavaScript threads above) does not change
  * results.
  */
@@ -72,7 +83,7 @@ const pm1f = (x) => fr(1 / x); const pm2f = (x) => fr(1 / fr(x * x)); const psqr
 const EXP2K = new Float64Array(2048);
 { const dv = new DataView(new ArrayBuffer(8));
   for (let i = 0; i < 2048; i++) { dv.setUint32(0, i << 20 >>> 0); dv.setUint32(4, 0); EXP2K[i] = dv.getFloat64(0); } }
-const wexp = (x0) => {
+const wexpSlow = (x0) => {
   const big = x0 > 709.78;
   let x = 709.78 < x0 ? 709.78 : x0;
   x = x < -708.39 ? -708.39 : x;
@@ -83,7 +94,22 @@ const wexp = (x0) => {
   let p = ${EXP_COEF[13]};
 ${EXP_COEF.slice(0, 13).reverse().map((c) => `  p = p * r + ${c};`).join("\n")}
   const q = p * EXP2K[(k + 1023) | 0];
-  return big ? Infinity : q;
+  return big ? Infinity : x0 < -708.39 ? 0 : q;
+};
+const EXPH = new Float64Array([${Array.from(EXP_H).join(",")}]);
+const EXPT = new Float64Array([${Array.from(EXP_T).join(",")}]);
+const wexp = (x) => {
+  if (!(Math.abs(x) < ${EXP_FAST_LIMIT})) return wexpSlow(x);
+  const kd = (x * ${EXP_INV_LN2_N} + ${EXP_SHIFT}) - ${EXP_SHIFT};
+  const r = (x + kd * ${EXP_NEG_LN2_HI_N}) + kd * ${EXP_NEG_LN2_LO_N};
+  const ki = kd | 0;
+  const i = ki & 127;
+  const scale = EXPH[i] * EXP2K[(ki >> 7) + 1023];
+  const r2 = r * r;
+  const tmp = ((EXPT[i] + r) + r2 * (${EXP_C[0]} + r * ${
+  EXP_C[1]
+})) + (r2 * r2) * (${EXP_C[2]} + r * ${EXP_C[3]});
+  return scale + scale * tmp;
 };
 `;
 

@@ -8,9 +8,12 @@
  * (e.g. `log`, `sin`, noise) raises {@linkcode WasmUnsupported} and the CPU
  * backend falls back to the JavaScript kernel.
  *
- * `exp` is evaluated as `2^k · P(r)`, `r = x − k ln 2` (Cody–Waite split of
- * ln 2 as in fdlibm's `e_exp.c`), with a degree-13 (f64) / degree-7 (f32)
- * Taylor polynomial: within 2 ulp of `Math.exp` on the range used. The
+ * `exp` in f64 is table-driven (`_exp_table.ts`: ARM optimized-routines'
+ * `math/exp.c`, N = 128, degree-5 polynomial; within 1 ulp of `Math.exp`
+ * for |x| < 704, tests/codegen/exp_test.ts); lanes with |x| ≥ 704 or NaN,
+ * and f32, use `2^k · P(r)`, `r = x − k ln 2` (Cody–Waite split of ln 2 as
+ * in fdlibm's `e_exp.c`), with a degree-13 (f64) / degree-7 (f32) Taylor
+ * polynomial: within 2 ulp of `Math.exp` on the range used. The
  * JavaScript kernel evaluates exp and constant powers the same way when the
  * wasm kernel could run the program (`js_renderer.ts`, `KERNEL_HELPERS`), so
  * the two engines give bit-identical f64 results.
@@ -19,6 +22,15 @@
 import type { Expr } from "../equations/ast.ts";
 import type { Program } from "./program.ts";
 import { stageOffset } from "./renderer.ts";
+import {
+  EXP_C,
+  EXP_FAST_LIMIT,
+  EXP_INV_LN2_N,
+  EXP_N,
+  EXP_NEG_LN2_HI_N,
+  EXP_NEG_LN2_LO_N,
+  EXP_SHIFT,
+} from "./_exp_table.ts";
 import { Body, encodeModule, OP, SIMD, T, uleb } from "./_wasm_encoder.ts";
 
 /** Thrown when a program uses something the SIMD kernel does not support. */
@@ -42,6 +54,8 @@ export interface WasmLayout {
   readonly accumWeights: number;
   readonly spikeCount: number;
   readonly spikes: number;
+  /** Byte offset of the f64 exp table (`_exp_table.ts` expTableBytes; 0 bytes in f32). */
+  readonly expTable: number;
   readonly spikeCapacity: number;
   /** Address of the i32 absolute step of step 0 (`t = (stepOrigin + k) dt`, written by the kernel). */
   readonly stepOrigin: number;
@@ -118,6 +132,7 @@ export function renderWasmKernel(
   const accumWeights = alloc(acc?.weighted ? acc.weightsLength * E : 0);
   const spikeCount = alloc(16);
   const spikes = alloc(o.spikeCapacity * 8);
+  const expTable = alloc(f64 ? EXP_N * 16 : 0);
   const end = off;
   const layout: WasmLayout = {
     lanes: W,
@@ -133,6 +148,7 @@ export function renderWasmKernel(
     accumWeights,
     spikeCount,
     spikes,
+    expTable,
     spikeCapacity: o.spikeCapacity,
     stepOrigin: STEP_ORIGIN_ADDR,
     accumStart: ACCUM_START_ADDR,
@@ -141,9 +157,9 @@ export function renderWasmKernel(
 
   // ---- exp function
   const expFn = new Body(1);
-  {
+  // Cody–Waite + degree-13 Taylor (f64: the slow path, |x| ≥ 704 or NaN)
+  const emitOld = (x: number) => {
     const b = expFn;
-    const x = 0;
     const k = b.local(T.v128);
     const r = b.local(T.v128);
     const big = b.local(T.v128);
@@ -219,6 +235,97 @@ export function renderWasmKernel(
     // overflow → +inf: bitselect(inf, r, big)
     S.splat(Infinity);
     b.get(r).get(big).simd(SIMD.bitselect);
+  };
+  if (!f64) emitOld(0);
+  else {
+    // Table-driven exp (ARM optimized-routines math/exp.c, N = 128, order 5;
+    // _exp_table.ts), with the slow path above for lanes with |x| ≥ 704.
+    const b = expFn;
+    const x = 0;
+    const xs = b.local(T.v128);
+    const small = b.local(T.v128);
+    const out = b.local(T.v128);
+    const slow = b.local(T.v128);
+    const kd = b.local(T.v128);
+    const ki = b.local(T.v128);
+    const r = b.local(T.v128);
+    const r2 = b.local(T.v128);
+    const idx = b.local(T.v128);
+    const pa = b.local(T.v128);
+    const pb = b.local(T.v128);
+    const scale = b.local(T.v128);
+    const res = b.local(T.v128);
+    const sp = (v: number) => b.v128f64(v, v);
+    b.get(x).simd(SIMD.f64x2_abs);
+    sp(EXP_FAST_LIMIT);
+    b.simd(SIMD.f64x2_lt).simd(SIMD.not).tee(out).simd(SIMD.any_true);
+    b.op(OP.if, 0x40);
+    {
+      // x < -708.39 → 0 (the slow path clamps x there)
+      b.get(x);
+      sp(-708.39);
+      b.simd(SIMD.f64x2_lt).set(small);
+      b.get(x).set(xs);
+      emitOld(xs);
+      b.set(slow);
+      sp(0);
+      b.get(slow).get(small).simd(SIMD.bitselect).set(slow);
+    }
+    b.op(OP.end);
+    b.get(x);
+    sp(EXP_INV_LN2_N);
+    b.simd(SIMD.f64x2_mul);
+    sp(EXP_SHIFT);
+    b.simd(SIMD.f64x2_add).tee(ki);
+    sp(EXP_SHIFT);
+    b.simd(SIMD.f64x2_sub).set(kd);
+    b.get(x).get(kd);
+    sp(EXP_NEG_LN2_HI_N);
+    b.simd(SIMD.f64x2_mul).simd(SIMD.f64x2_add).get(kd);
+    sp(EXP_NEG_LN2_LO_N);
+    b.simd(SIMD.f64x2_mul).simd(SIMD.f64x2_add).set(r);
+    const m127 = new Uint8Array(new BigInt64Array([127n, 127n]).buffer);
+    b.get(ki).simd(SIMD.const, ...m127).simd(SIMD.and).i32(4).simd(
+      SIMD.i64x2_shl,
+    ).set(idx);
+    b.get(idx).simd(SIMD.i32x4_extract, 0).simd(
+      SIMD.load,
+      4,
+      ...uleb(expTable),
+    ).set(pa);
+    b.get(idx).simd(SIMD.i32x4_extract, 2).simd(
+      SIMD.load,
+      4,
+      ...uleb(expTable),
+    ).set(pb);
+    const lanes = (o: number) => [
+      ...Array.from({ length: 8 }, (_, i) => o + i),
+      ...Array.from({ length: 8 }, (_, i) => 16 + o + i),
+    ];
+    b.get(pa).get(pb).simd(SIMD.i8x16_shuffle, ...lanes(8)).get(ki).i32(45)
+      .simd(SIMD.i64x2_shl).simd(SIMD.i64x2_add).set(scale);
+    b.get(r).get(r).simd(SIMD.f64x2_mul).set(r2);
+    // ((T + r) + r2·(C2 + r·C3)) + (r2·r2)·(C4 + r·C5)
+    b.get(pa).get(pb).simd(SIMD.i8x16_shuffle, ...lanes(0)).get(r).simd(
+      SIMD.f64x2_add,
+    ).get(r2);
+    sp(EXP_C[0]);
+    b.get(r);
+    sp(EXP_C[1]);
+    b.simd(SIMD.f64x2_mul).simd(SIMD.f64x2_add).simd(SIMD.f64x2_mul).simd(
+      SIMD.f64x2_add,
+    );
+    b.get(r2).get(r2).simd(SIMD.f64x2_mul);
+    sp(EXP_C[2]);
+    b.get(r);
+    sp(EXP_C[3]);
+    b.simd(SIMD.f64x2_mul).simd(SIMD.f64x2_add).simd(SIMD.f64x2_mul).simd(
+      SIMD.f64x2_add,
+    ).set(res);
+    // scale + scale·tmp
+    b.get(scale).get(scale).get(res).simd(SIMD.f64x2_mul).simd(SIMD.f64x2_add)
+      .set(res);
+    b.get(slow).get(res).get(out).simd(SIMD.bitselect);
   }
 
   // ---- kernel: run(k0, steps, recStart, recCount, every, recBase) -> spikeCount
