@@ -52,7 +52,7 @@ export type RecordingObservable = Observable<RecordingChunk> & {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { lastValueFrom, toArray } from "rxjs";
+ * import { lastValueFrom, toArray } from "npm:rxjs@7.8.2";
  * import { fromRecording } from "./from_recording.ts";
  * const csv = new TextEncoder().encode("1\n2\n3\n4\n5\n");
  * const chunks = await lastValueFrom(fromRecording(csv, { format: "csv", chunkSamples: 2 }).pipe(toArray()));

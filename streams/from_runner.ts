@@ -56,7 +56,7 @@ function positiveInt(name: string, v: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { lastValueFrom, toArray } from "rxjs";
+ * import { lastValueFrom, toArray } from "npm:rxjs@7.8.2";
  * import { NeuronModel } from "../lib/simulation/neuron_model.ts";
  * import { Runner } from "../lib/simulation/runner.ts";
  * import { fromRunner } from "./from_runner.ts";

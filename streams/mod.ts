@@ -21,7 +21,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { lastValueFrom, map } from "rxjs";
+ * import { lastValueFrom, map } from "npm:rxjs@7.8.2";
  * import { MSEMetric } from "../lib/fitting/metrics/mse.ts";
  * import { fromRecording, onlineMetric } from "./mod.ts";
  * // data and model as two channels of one CSV; MSE of model vs data

@@ -92,7 +92,7 @@ export interface OnlineErrors {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { from, lastValueFrom } from "rxjs";
+ * import { from, lastValueFrom } from "npm:rxjs@7.8.2";
  * import { MSEMetric } from "../lib/fitting/metrics/mse.ts";
  * import { onlineMetric } from "./online_metric.ts";
  * const chunks = [
@@ -205,7 +205,7 @@ export interface LockstepRunner {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { lastValueFrom, toArray } from "rxjs";
+ * import { lastValueFrom, toArray } from "npm:rxjs@7.8.2";
  * import { NeuronModel } from "../lib/simulation/neuron_model.ts";
  * import { Runner } from "../lib/simulation/runner.ts";
  * import { fromRecording } from "./from_recording.ts";

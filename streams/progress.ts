@@ -53,7 +53,7 @@ function defaultCount(item: unknown): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { lastValueFrom } from "rxjs";
+ * import { lastValueFrom } from "npm:rxjs@7.8.2";
  * import { fromRecording } from "./from_recording.ts";
  * import { type StreamProgress, trackProgress } from "./progress.ts";
  * const reports: StreamProgress[] = [];

@@ -448,7 +448,7 @@ async function* readConn(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { lastValueFrom, toArray } from "rxjs";
+ * import { lastValueFrom, toArray } from "npm:rxjs@7.8.2";
  * import { fromSocket, toSocket } from "./socket.ts";
  * const server = await toSocket([Float64Array.of(0.5, 1.5, 2.5)], { listen: true, port: 0 });
  * const chunks = await lastValueFrom(fromSocket({ port: server.port }).pipe(toArray()));
@@ -749,7 +749,7 @@ async function sendAll(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { lastValueFrom, toArray } from "rxjs";
+ * import { lastValueFrom, toArray } from "npm:rxjs@7.8.2";
  * import { fromSocket, toSocket } from "./socket.ts";
  * const server = await toSocket([[1, 2], [3, 4]], { listen: true, port: 0, format: "text" });
  * const chunks = await lastValueFrom(fromSocket({ port: server.port, format: "text", channels: 2 }).pipe(toArray()));
