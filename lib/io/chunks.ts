@@ -30,7 +30,7 @@ import {
   shapeRepr,
 } from "./_npy_header.ts";
 import type { CsvReadOptions } from "./csv_options.ts";
-import { rawItemSize, readRawDescription } from "./raw.ts";
+import { MAX_RAW_CHANNELS, rawItemSize, readRawDescription } from "./raw.ts";
 import type { RecordingChunk } from "./_chunk_type.ts";
 import { recordingChunks } from "./recordings.ts";
 
@@ -324,6 +324,15 @@ async function* npyChunks(
       const chans = shape.length === 0
         ? 1
         : shape.slice(1).reduce((a, b) => a * b, 1);
+      // a crafted shape must not size the chunk buffers (chans x chunkSamples)
+      if (!(chans <= MAX_RAW_CHANNELS)) {
+        throw new DataFormatError(
+          `NPY shape ${
+            shapeRepr(shape)
+          } has ${chans} channels, more than the ${MAX_RAW_CHANNELS} a chunked read allows`,
+          { offset: 8 },
+        );
+      }
       if (options.channels !== undefined && options.channels !== chans) {
         throw new DataFormatError(
           `NPY shape ${
